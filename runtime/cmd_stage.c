@@ -83,11 +83,9 @@ static int run_one(const char *stage, char **kvs, int n_kvs, const char *run_dir
     int n_raw = 0;
     for (int i = 0; i < n_kvs; i++)
         add_raw(raw, &n_raw, store, kvs[i]);
-    char where[256];
-    snprintf(where, sizeof where, "stage '%s'", stage);
     sieve_params *params = NULL;
     int rc = 0;
-    if (sieve_rt_params_build(d, raw, n_raw, where, &params, &err) != SIEVE_OK) {
+    if (sieve_rt_params_build(d, raw, n_raw, NULL, stage, 0, 0, &params, &err) != SIEVE_OK) {
         fprintf(stderr, "sieve: %s\n", err.msg);
         rc = 2;
         goto out;

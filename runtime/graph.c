@@ -60,13 +60,8 @@ static sieve_status bind_stage(sieve_graph *g, int i, const sieve_registry *reg,
     for (int k = 0; k < s->n_params; k++)
         raw[n_raw++] = (sieve_raw_param){s->params[k].name, (const char *const *)s->params[k].items,
                                          s->params[k].n_items, s->params[k].line, s->params[k].col};
-    char where[1200];
-    snprintf(where, sizeof where, "%s:%d:%d: stage '%s'", p->file, s->line, s->col, s->name);
-    /* Parameter locations are printed by params_build itself when known. */
-    char where_short[1100];
-    snprintf(where_short, sizeof where_short, "%s: stage '%s'", p->file, s->name);
-    sieve_status st = sieve_rt_params_build(n->desc, raw, n_raw, where_short, &n->params, err);
-    (void)where;
+    sieve_status st = sieve_rt_params_build(n->desc, raw, n_raw, p->file, s->name, s->line, s->col,
+                                            &n->params, err);
     free(raw);
     return st;
 }

@@ -28,7 +28,8 @@ struct sieve_params {
 
 /* Checks raw name=value strings against the descriptors: unknown names (with
  * the closest known one), missing required ones, values that do not parse.
- * `where` prefixes messages ("pipe.yaml:12:5: stage 'x'"). On success *out
+ * Messages start "FILE:LINE:COL: stage 'S': " (FILE may be NULL; the line is
+ * the parameter's when known, else stage_line). On success *out
  * holds every declared parameter. raw_lists[i] may carry several items. */
 typedef struct sieve_raw_param {
     const char *name;
@@ -38,7 +39,8 @@ typedef struct sieve_raw_param {
 } sieve_raw_param;
 
 sieve_status sieve_rt_params_build(const sieve_stage_desc *desc, const sieve_raw_param *raw,
-                                   int n_raw, const char *where, sieve_params **out,
+                                   int n_raw, const char *file, const char *stage,
+                                   int stage_line, int stage_col, sieve_params **out,
                                    sieve_err *err);
 void sieve_rt_params_free(sieve_params *p);
 /* Text of the closest candidate by edit distance, or NULL when none is close. */

@@ -117,9 +117,15 @@ void sieve_rt_params_free(sieve_params *p)
 }
 
 sieve_status sieve_rt_params_build(const sieve_stage_desc *desc, const sieve_raw_param *raw,
-                                   int n_raw, const char *where, sieve_params **out,
+                                   int n_raw, const char *file, const char *stage,
+                                   int stage_line, int stage_col, sieve_params **out,
                                    sieve_err *err)
 {
+    char where[1024];
+    if (file)
+        snprintf(where, sizeof where, "%s:%d:%d: stage '%s'", file, stage_line, stage_col, stage);
+    else
+        snprintf(where, sizeof where, "stage '%s'", stage);
     *out = NULL;
     const char **known = calloc((size_t)desc->n_params + 1, sizeof *known);
     if (!known)
@@ -133,10 +139,9 @@ sieve_status sieve_rt_params_build(const sieve_stage_desc *desc, const sieve_raw
         if (found)
             continue;
         const char *near = sieve_rt_closest(raw[r].name, known, desc->n_params);
-        char loc[64] = "";
-        if (raw[r].line)
-            snprintf(loc, sizeof loc, "%d:%d: ", raw[r].line, raw[r].col);
-        sieve_fail(err, "%s%s: unknown parameter '%s' for plugin '%s'%s%s%s", where, loc,
+        if (file && raw[r].line)
+            snprintf(where, sizeof where, "%s:%d:%d: stage '%s'", file, raw[r].line, raw[r].col, stage);
+        sieve_fail(err, "%s: unknown parameter '%s' for plugin '%s'%s%s%s", where,
                    raw[r].name, desc->name, near ? " (did you mean '" : "", near ? near : "",
                    near ? "'?)" : "");
         free(known);
@@ -180,6 +185,8 @@ sieve_status sieve_rt_params_build(const sieve_stage_desc *desc, const sieve_raw
             return sieve_fail(err, "out of memory");
         }
         if (parse_value(v, err)) {
+            if (file && given && given->line)
+                snprintf(where, sizeof where, "%s:%d:%d: stage '%s'", file, given->line, given->col, stage);
             sieve_err_prefix(err, "%s: parameter '%s'", where, d->name);
             sieve_rt_params_free(p);
             return SIEVE_ERR;
