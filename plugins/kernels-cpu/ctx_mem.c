@@ -1,0 +1,72 @@
+/* CPU kernel context (thread pool) and memory: device memory is host memory. */
+#include "kcpu.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+sieve_status kcpu_kctx_new(int threads, sieve_kctx **out, sieve_err *err)
+{
+    *out = NULL;
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    sieve_kctx *kc = calloc(1, sizeof *kc);
+    if (!kc) return sieve_fail(err, "kernels-cpu: out of memory");
+    kc->threads = threads;
+    kc->pool = kpool_new(threads);
+    if (!kc->pool) {
+        free(kc);
+        return sieve_fail(err, "kernels-cpu: cannot start %d threads", threads);
+    }
+    /* Our pool splits every GEMM across the threads and calls BLAS from each,
+     * so BLAS itself must not start (and spin) threads of its own. */
+    openblas_set_num_threads(1);
+    *out = kc;
+    return SIEVE_OK;
+}
+
+void kcpu_kctx_free(sieve_kctx *kc)
+{
+    if (!kc) return;
+    kpool_free(kc->pool);
+    free(kc);
+}
+
+int kcpu_kctx_threads(const sieve_kctx *kc) { return kc->threads; }
+
+void *kcpu_alloc(sieve_kctx *kc, size_t bytes, sieve_err *err)
+{
+    (void)kc;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    if (rounded == 0) rounded = 64;
+    void *p = aligned_alloc(64, rounded);
+    if (!p) {
+        sieve_fail(err, "kernels-cpu: cannot allocate %zu bytes", bytes);
+        return NULL;
+    }
+    memset(p, 0, rounded);
+    return p;
+}
+
+void kcpu_free(sieve_kctx *kc, void *p)
+{
+    (void)kc;
+    free(p);
+}
+
+void kcpu_zero(sieve_kctx *kc, void *p, size_t bytes)
+{
+    (void)kc;
+    memset(p, 0, bytes);
+}
+
+void kcpu_copy(sieve_kctx *kc, void *dst, const void *src, size_t bytes)
+{
+    (void)kc;
+    if (dst != src) memmove(dst, src, bytes);
+}
+
+void kcpu_sync(sieve_kctx *kc) { (void)kc; }

@@ -1,0 +1,59 @@
+/* Internals shared by the CPU kernel files: the context and the entry points
+ * that plugin.c puts into the vtable. */
+#ifndef SIEVE_KCPU_H
+#define SIEVE_KCPU_H
+
+#include "sieve/kernels.h"
+#include "pool.h"
+
+struct sieve_kctx {
+    kpool *pool;
+    int threads;
+};
+
+/* Splits [0, n) into `parts` near-equal ranges; range i is [*lo, *hi). */
+static inline void kcpu_range(long n, int parts, int i, long *lo, long *hi)
+{
+    *lo = n * i / parts;
+    *hi = n * (i + 1) / parts;
+}
+
+/* ctx_mem.c */
+sieve_status kcpu_kctx_new(int threads, sieve_kctx **out, sieve_err *err);
+void kcpu_kctx_free(sieve_kctx *kc);
+int kcpu_kctx_threads(const sieve_kctx *kc);
+void *kcpu_alloc(sieve_kctx *kc, size_t bytes, sieve_err *err);
+void kcpu_free(sieve_kctx *kc, void *p);
+void kcpu_zero(sieve_kctx *kc, void *p, size_t bytes);
+void kcpu_copy(sieve_kctx *kc, void *dst, const void *src, size_t bytes);
+void kcpu_sync(sieve_kctx *kc);
+
+/* matmul.c */
+void kcpu_matmul(sieve_kctx *kc, float *out, const float *in, const float *w,
+                 int M, int N, int K, int accumulate);
+
+/* rowops.c */
+void kcpu_add(sieve_kctx *kc, float *out, const float *a, const float *b, size_t n);
+void kcpu_rmsnorm(sieve_kctx *kc, float *out, float *rstd, const float *in,
+                  const float *w, int M, int D, float eps);
+void kcpu_rope(sieve_kctx *kc, float *x, const int32_t *pos, int M, int nh, int hd,
+               float theta);
+void kcpu_swiglu(sieve_kctx *kc, float *out, const float *gate, const float *up,
+                 int M, int F);
+void kcpu_embedding(sieve_kctx *kc, float *out, const int32_t *ids, const float *table,
+                    int M, int D, int V);
+void kcpu_adamw(sieve_kctx *kc, float *params, const float *grads, float *m, float *v,
+                size_t n, float lr, float beta1, float beta2, float eps,
+                float weight_decay, int step);
+
+/* softmax.c */
+void kcpu_log_softmax(sieve_kctx *kc, float *out, const float *logits, int M, int V);
+void kcpu_cross_entropy(sieve_kctx *kc, float *logprob, float *lse, const float *logits,
+                        const int32_t *targets, int M, int V);
+
+/* attention.c */
+void kcpu_attention(sieve_kctx *kc, float *out, float *lse, const float *q,
+                    const float *k, const float *v, int B, int Tq, int Tk,
+                    int H, int KV, int hd, size_t kv_bstride);
+
+#endif

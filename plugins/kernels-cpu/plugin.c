@@ -1,0 +1,54 @@
+/* The kernels-cpu plugin: no stages, one kernel vtable (f32 on the host,
+ * OpenBLAS for matmul, a thread pool for everything else). The backward
+ * kernels are left NULL until the training work adds them. */
+#include "kcpu.h"
+#include "sieve/plugin.h"
+
+static const sieve_kernels cpu_kernels = {
+    .version = SIEVE_KERNELS_VERSION,
+    .size = sizeof(sieve_kernels),
+    .name = "cpu",
+    .flags = SIEVE_KERNELS_HOST_MEMORY,
+    .kctx_new = kcpu_kctx_new,
+    .kctx_free = kcpu_kctx_free,
+    .kctx_threads = kcpu_kctx_threads,
+    .alloc = kcpu_alloc,
+    .free = kcpu_free,
+    .zero = kcpu_zero,
+    .copy_to_device = kcpu_copy,
+    .copy_to_host = kcpu_copy,
+    .copy = kcpu_copy,
+    .sync = kcpu_sync,
+    .matmul = kcpu_matmul,
+    .add = kcpu_add,
+    .rmsnorm = kcpu_rmsnorm,
+    .rope = kcpu_rope,
+    .attention = kcpu_attention,
+    .swiglu = kcpu_swiglu,
+    .embedding = kcpu_embedding,
+    .log_softmax = kcpu_log_softmax,
+    .cross_entropy = kcpu_cross_entropy,
+    .adamw = kcpu_adamw,
+};
+
+/* Also exported for C tests and tools that link this library directly. */
+__attribute__((visibility("default"))) const sieve_kernels *sieve_kernels_cpu(void)
+{
+    return &cpu_kernels;
+}
+
+static const void *kernels_entry(void) { return &cpu_kernels; }
+
+static const sieve_plugin_desc desc = {
+    .abi_version = SIEVE_ABI_VERSION,
+    .name = "kernels-cpu",
+    .version = "0.1.0",
+    .stages = NULL,
+    .n_stages = 0,
+    .kernels = kernels_entry,
+};
+
+__attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void)
+{
+    return &desc;
+}

@@ -1,0 +1,176 @@
+/* Row-wise CPU kernels: residual add, RMSNorm, RoPE, SwiGLU, embedding
+ * lookup, and AdamW. Each output row is computed by one thread in a fixed
+ * order, so results do not depend on the thread count or on the batch. */
+#include "kcpu.h"
+#include "vexp.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Runs body over rows [0, M) in one chunk per thread (rows cost the same). */
+typedef struct {
+    void (*body)(void *arg, long lo, long hi);
+    void *arg;
+    long n;
+    int parts;
+} rows_job;
+
+static void rows_task(void *arg, int t)
+{
+    const rows_job *j = arg;
+    long lo, hi;
+    kcpu_range(j->n, j->parts, t, &lo, &hi);
+    if (hi > lo) j->body(j->arg, lo, hi);
+}
+
+/* Small work (below `min_per_thread` rows per thread) runs on the caller. */
+static void for_rows(sieve_kctx *kc, long n, long min_per_thread,
+                     void (*body)(void *, long, long), void *arg)
+{
+    int parts = kc->threads;
+    if (n < min_per_thread * parts) parts = (int)(n / min_per_thread) > 1 ? (int)(n / min_per_thread) : 1;
+    rows_job j = {body, arg, n, parts};
+    kpool_run(kc->pool, parts, rows_task, &j);
+}
+
+/* ---- add ---- */
+typedef struct { float *out; const float *a, *b; } add_arg;
+
+static void add_body(void *arg, long lo, long hi)
+{
+    const add_arg *x = arg;
+    for (long i = lo; i < hi; i++) x->out[i] = x->a[i] + x->b[i];
+}
+
+void kcpu_add(sieve_kctx *kc, float *out, const float *a, const float *b, size_t n)
+{
+    add_arg x = {out, a, b};
+    for_rows(kc, (long)n, 1 << 15, add_body, &x);
+}
+
+/* ---- rmsnorm ---- */
+typedef struct { float *out, *rstd; const float *in, *w; int D; float eps; } rms_arg;
+
+static void rms_body(void *arg, long lo, long hi)
+{
+    const rms_arg *x = arg;
+    int D = x->D;
+    for (long m = lo; m < hi; m++) {
+        const float *row = x->in + m * D;
+        double ss = 0.0;
+        for (int i = 0; i < D; i++) ss += (double)row[i] * row[i];
+        /* HF: variance in f32, then rsqrt(variance + eps); double here is at
+         * least as accurate and fixed-order. */
+        float r = (float)(1.0 / sqrt(ss / D + (double)x->eps));
+        if (x->rstd) x->rstd[m] = r;
+        float *o = x->out + m * D;
+        for (int i = 0; i < D; i++) o[i] = (row[i] * r) * x->w[i];
+    }
+}
+
+void kcpu_rmsnorm(sieve_kctx *kc, float *out, float *rstd, const float *in,
+                  const float *w, int M, int D, float eps)
+{
+    rms_arg x = {out, rstd, in, w, D, eps};
+    for_rows(kc, M, 16, rms_body, &x);
+}
+
+/* ---- rope ---- */
+typedef struct { float *x; const int32_t *pos; int nh, hd; float theta; } rope_arg;
+
+static void rope_body(void *arg, long lo, long hi)
+{
+    const rope_arg *a = arg;
+    int half = a->hd / 2;
+    float cs[512], sn[512];   /* hd <= 1024, checked by the caller */
+    for (long m = lo; m < hi; m++) {
+        for (int i = 0; i < half; i++) {
+            double inv = pow((double)a->theta, -2.0 * i / a->hd);
+            double ang = (double)a->pos[m] * inv;
+            cs[i] = (float)cos(ang);
+            sn[i] = (float)sin(ang);
+        }
+        for (int h = 0; h < a->nh; h++) {
+            float *v = a->x + (m * a->nh + h) * (long)a->hd;
+            for (int i = 0; i < half; i++) {
+                float x0 = v[i], x1 = v[i + half];
+                v[i] = x0 * cs[i] - x1 * sn[i];
+                v[i + half] = x1 * cs[i] + x0 * sn[i];
+            }
+        }
+    }
+}
+
+void kcpu_rope(sieve_kctx *kc, float *x, const int32_t *pos, int M, int nh, int hd,
+               float theta)
+{
+    if (hd > 1024 || hd % 2) return;   /* the model rejects such configs first */
+    rope_arg a = {x, pos, nh, hd, theta};
+    for_rows(kc, M, 8, rope_body, &a);
+}
+
+/* ---- swiglu ---- */
+typedef struct { float *out; const float *gate, *up; } swi_arg;
+
+static void swi_body(void *arg, long lo, long hi)
+{
+    const swi_arg *a = arg;
+    long i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        v8f g = v8f_load(a->gate + i), u = v8f_load(a->up + i);
+        v8f s = g / (1.0f + v8f_exp(-g));
+        v8f_store(a->out + i, s * u);
+    }
+    for (; i < hi; i++) {
+        float g = a->gate[i];
+        a->out[i] = g / (1.0f + sexp(-g)) * a->up[i];
+    }
+}
+
+void kcpu_swiglu(sieve_kctx *kc, float *out, const float *gate, const float *up,
+                 int M, int F)
+{
+    swi_arg a = {out, gate, up};
+    for_rows(kc, (long)M * F, 1 << 14, swi_body, &a);
+}
+
+/* ---- embedding ---- */
+void kcpu_embedding(sieve_kctx *kc, float *out, const int32_t *ids, const float *table,
+                    int M, int D, int V)
+{
+    (void)kc;
+    for (int m = 0; m < M; m++) {
+        int id = ids[m];
+        if (id < 0 || id >= V) memset(out + (long)m * D, 0, (size_t)D * sizeof *out);
+        else memcpy(out + (long)m * D, table + (long)id * D, (size_t)D * sizeof *out);
+    }
+}
+
+/* ---- adamw ---- */
+typedef struct {
+    float *p, *m, *v; const float *g;
+    float lr, b1, b2, eps, wd, c1, c2;
+} adam_arg;
+
+static void adam_body(void *arg, long lo, long hi)
+{
+    const adam_arg *a = arg;
+    for (long i = lo; i < hi; i++) {
+        float g = a->g[i];
+        float m = a->b1 * a->m[i] + (1.0f - a->b1) * g;
+        float v = a->b2 * a->v[i] + (1.0f - a->b2) * g * g;
+        a->m[i] = m;
+        a->v[i] = v;
+        float mh = m / a->c1, vh = v / a->c2;
+        a->p[i] -= a->lr * (mh / (sqrtf(vh) + a->eps) + a->wd * a->p[i]);
+    }
+}
+
+void kcpu_adamw(sieve_kctx *kc, float *params, const float *grads, float *m, float *v,
+                size_t n, float lr, float beta1, float beta2, float eps,
+                float weight_decay, int step)
+{
+    adam_arg a = {params, m, v, grads, lr, beta1, beta2, eps, weight_decay,
+                  1.0f - powf(beta1, (float)step), 1.0f - powf(beta2, (float)step)};
+    for_rows(kc, (long)n, 1 << 14, adam_body, &a);
+}

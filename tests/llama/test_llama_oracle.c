@@ -1,0 +1,139 @@
+/* The C forward equals the PyTorch oracle (tools/oracle.py, written from
+ * Hugging Face's modeling_llama.py and computing in f64): logits within 1e-4
+ * absolute for GQA, tied embeddings and odd sizes, sequences of 1 and 256
+ * tokens, a batch of two; score's logprobs equal the log-softmax of the
+ * oracle's logits; prefill + one-token decode steps through the KV cache give
+ * the oracle's logits too. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llama_testutil.h"
+#include "testlib.h"
+
+#define TOL 1e-4
+#define T_LONG 256
+
+typedef struct {
+    const char *name;
+    const char *config;
+} model_case;
+
+static const model_case cases[] = {
+    {"gqa", "{\"hidden_size\": 64, \"intermediate_size\": 160, \"num_hidden_layers\": 2, "
+            "\"num_attention_heads\": 8, \"num_key_value_heads\": 2, \"vocab_size\": 256, "
+            "\"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0, \"initializer_range\": 0.05}"},
+    {"tied", "{\"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, "
+             "\"num_attention_heads\": 4, \"vocab_size\": 300, \"tie_word_embeddings\": true, "
+             "\"rms_norm_eps\": 1e-6, \"initializer_range\": 0.05}"},
+    {"odd", "{\"hidden_size\": 72, \"intermediate_size\": 200, \"num_hidden_layers\": 3, "
+            "\"num_attention_heads\": 6, \"num_key_value_heads\": 3, \"vocab_size\": 257, "
+            "\"rms_norm_eps\": 1e-5, \"rope_theta\": 500000.0, \"initializer_range\": 0.05}"},
+};
+
+static const model_case *cur;
+
+/* Compares; prints the worst element (sequence, position, vocab index). */
+static void expect_close(const char *what, const float *got, const float *want, size_t n,
+                         int T, int V)
+{
+    size_t w;
+    double d = lt_max_diff(got, want, n, &w);
+    double mag = 0.0;
+    for (size_t i = 0; i < n; i++) mag = fmax(mag, fabs(want[i]));
+    printf("  %s %s: max |diff| %.3g (max |ref| %.3g)\n", cur->name, what, d, mag);
+    CHECK_MSG(d <= TOL, "%s %s: worst at seq %zu pos %zu col %zu: got %.7g want %.7g",
+              cur->name, what, w / ((size_t)T * V), w / V % T, w % V, got[w], want[w]);
+}
+
+static void run_case(const model_case *mc)
+{
+    cur = mc;
+    const sieve_kernels *k = sieve_kernels_cpu();
+    sieve_err err = {{0}};
+    char *dir = sieve_test_tmpdir("llama-oracle");
+    char *cfg = lt_write(dir, "cfg.json", mc->config);
+    char mdir[512];
+    snprintf(mdir, sizeof mdir, "%s/model", dir);
+    REQUIRE(lt_oracle("make-model --config %s --out %s --seed 7", cfg, mdir) == 0);
+
+    sieve_llama *m = NULL;
+    REQUIRE(sieve_llama_load(mdir, &m, &err) == SIEVE_OK);
+    int V = m->cfg.vocab;
+    int32_t a[T_LONG], b2[2 * T_LONG], one[1] = {5};
+    lt_fill_ids(a, T_LONG, V, 11);
+    memcpy(b2, a, sizeof a);
+    lt_fill_ids(b2 + T_LONG, T_LONG, V, 12);
+    char *ta = lt_ids_text(a, T_LONG), *tb = lt_ids_text(b2 + T_LONG, T_LONG);
+    char *paths[3];
+    for (int i = 0; i < 3; i++) {
+        paths[i] = malloc(strlen(dir) + 16);
+        sprintf(paths[i], "%s/ref%d.bin", dir, i);
+    }
+    REQUIRE(lt_oracle("logits --model %s --ids %s --out %s --ids 5 --out %s --ids '%s;%s' "
+                      "--out %s", mdir, ta, paths[0], paths[1], ta, tb, paths[2]) == 0);
+    size_t n0, n1, n2;
+    float *ref_a = lt_read_f32(paths[0], &n0), *ref_1 = lt_read_f32(paths[1], &n1);
+    float *ref_b = lt_read_f32(paths[2], &n2);
+    REQUIRE(ref_a && ref_1 && ref_b);
+    REQUIRE(n0 == (size_t)T_LONG * V && n1 == (size_t)V && n2 == 2u * T_LONG * V);
+
+    sieve_kctx *kc = NULL;
+    REQUIRE(k->kctx_new(2, &kc, &err) == SIEVE_OK);
+    sieve_llama_run *r = NULL;
+    REQUIRE(sieve_llama_run_new(m, k, kc, 2, T_LONG, 0, &r, &err) == SIEVE_OK);
+    float *logits = malloc(sizeof(float) * 2 * T_LONG * V);
+
+    REQUIRE(sieve_llama_forward(r, a, 1, T_LONG, 0, logits, &err) == SIEVE_OK);
+    expect_close("logits, 256 tokens", logits, ref_a, n0, T_LONG, V);
+    REQUIRE(sieve_llama_forward(r, one, 1, 1, 0, logits, &err) == SIEVE_OK);
+    expect_close("logits, 1 token", logits, ref_1, n1, 1, V);
+    REQUIRE(sieve_llama_forward(r, b2, 2, T_LONG, 0, logits, &err) == SIEVE_OK);
+    expect_close("logits, batch of 2 x 256", logits, ref_b, n2, T_LONG, V);
+
+    /* score: log-softmax of the oracle's logits at each next token, in double */
+    float *lp = malloc(sizeof(float) * 2 * (T_LONG - 1));
+    float *want = malloc(sizeof(float) * 2 * (T_LONG - 1));
+    REQUIRE(sieve_llama_score(r, b2, 2, T_LONG, NULL, lp, &err) == SIEVE_OK);
+    for (int s = 0; s < 2; s++) {
+        for (int t = 0; t + 1 < T_LONG; t++) {
+            const float *row = ref_b + ((size_t)s * T_LONG + t) * V;
+            double mx = row[0], sum = 0.0;
+            for (int v = 1; v < V; v++) mx = fmax(mx, row[v]);
+            for (int v = 0; v < V; v++) sum += exp(row[v] - mx);
+            want[s * (T_LONG - 1) + t] = (float)(row[b2[s * T_LONG + t + 1]] - mx - log(sum));
+        }
+    }
+    expect_close("score logprobs", lp, want, 2 * (T_LONG - 1), T_LONG - 1, 1);
+
+    /* KV cache: prefill 200 positions, then decode one position at a time */
+    sieve_llama_run *d = NULL;
+    REQUIRE(sieve_llama_run_new(m, k, kc, 1, T_LONG, 0, &d, &err) == SIEVE_OK);
+    float *dec = malloc(sizeof(float) * T_LONG * V);
+    REQUIRE(sieve_llama_forward(d, a, 1, 200, 0, dec, &err) == SIEVE_OK);
+    for (int t = 200; t < T_LONG; t++)
+        REQUIRE(sieve_llama_forward(d, a + t, 1, 1, t, dec + (size_t)t * V, &err) == SIEVE_OK);
+    expect_close("prefill 200 + decode 56", dec, ref_a, n0, T_LONG, V);
+
+    sieve_llama_run_free(d);
+    sieve_llama_run_free(r);
+    k->kctx_free(kc);
+    sieve_llama_free(m);
+    free(dec); free(lp); free(want); free(logits);
+    free(ref_a); free(ref_1); free(ref_b);
+    for (int i = 0; i < 3; i++) free(paths[i]);
+    free(ta); free(tb); free(cfg); free(dir);
+}
+
+static void test_gqa_model_matches_oracle(void) { run_case(&cases[0]); }
+static void test_tied_embeddings_model_matches_oracle(void) { run_case(&cases[1]); }
+static void test_odd_sizes_model_matches_oracle(void) { run_case(&cases[2]); }
+
+int main(void)
+{
+    RUN_TEST(test_gqa_model_matches_oracle);
+    RUN_TEST(test_tied_embeddings_model_matches_oracle);
+    RUN_TEST(test_odd_sizes_model_matches_oracle);
+    return sieve_test_summary();
+}
