@@ -31,7 +31,7 @@ static void test_json_roundtrip_keeps_types_and_field_order(void)
     CHECK(r.fields[7].type == SIEVE_F_JSON);
     char *out = to_json(&r);
     CHECK_MSG(!strcmp(out, "{\"z\": 1, \"a\": \"x\", \"f\": 0.1, \"t\": true, \"n\": null, \"ids\": [1, 2, 3], "
-                           "\"fs\": [1.5, 2.0], \"o\": {\"k\":[\"s\"]}, \"l\": [\"a\",1]}"), "got %s", out);
+                           "\"fs\": [1.5, 2.0], \"o\": {\"k\": [\"s\"]}, \"l\": [\"a\", 1]}"), "got %s", out);
     free(out);
     sieve_record_free(&r);
 }
@@ -92,8 +92,10 @@ static void test_setters_replace_in_place_and_remove(void)
 
 static void test_malformed_json_is_an_error_with_column(void)
 {
-    const char *bad[] = {"{\"a\": }", "[1,2]", "{\"a\": 1", "not json"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *bad[] = {"{\"a\": }", "[1,2]", "{\"a\": 1", "not json", "{\"a\": \"\\ud800\"}",
+                         "{\"a\": \"\xc3\x28\"}", "{\"a\": 1} x", "{\"a\": 01}", "{\"a\": [1,]}",
+                         "{\"a\": \"\x01\"}", "{\"a\": 1.}", "{\"a\": tru}", "{'a': 1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sieve_record r;
         sieve_record_init(&r);
         sieve_err err = {{0}};
@@ -103,8 +105,26 @@ static void test_malformed_json_is_an_error_with_column(void)
     }
 }
 
+static void test_big_integers_and_nested_values_pass_through_verbatim(void)
+{
+    const char *in = "{\"big\": 123456789012345678901234567890, \"deep\": [[1, {\"x\": null}], []], "
+                     "\"neg\": -9223372036854775808, \"u\": \"\\ud83d\\ude00\"}";
+    sieve_record r;
+    sieve_record_init(&r);
+    sieve_err err;
+    REQUIRE(sieve_record_from_json(&r, in, strlen(in), &err) == SIEVE_OK);
+    int64_t v;
+    CHECK(sieve_record_get_int(&r, "neg", &v) && v == INT64_MIN);
+    char *out = to_json(&r);
+    CHECK_MSG(!strcmp(out, "{\"big\": 123456789012345678901234567890, \"deep\": [[1, {\"x\": null}], []], "
+                           "\"neg\": -9223372036854775808, \"u\": \"\xf0\x9f\x98\x80\"}"), "got %s", out);
+    free(out);
+    sieve_record_free(&r);
+}
+
 int main(void)
 {
+    RUN_TEST(test_big_integers_and_nested_values_pass_through_verbatim);
     RUN_TEST(test_json_roundtrip_keeps_types_and_field_order);
     RUN_TEST(test_json_keeps_utf8_nul_and_escapes);
     RUN_TEST(test_floats_print_shortest_and_read_back_exactly);

@@ -1,96 +1,14 @@
-/* Records to and from JSON. Parsing goes through jansson (object key order is
- * kept, NUL bytes in strings allowed); writing is our own, because it is the
- * hot path of every JSONL sink and needs no intermediate tree. */
-#include <jansson.h>
+/* sieve_record → JSON text: the hot path of every JSONL sink, written
+ * directly from the fields (reading is in json_read.c). Non-ASCII UTF-8 is
+ * written as is; control characters, quotes and backslashes are escaped. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_scan.h"
 #include "sieve/record.h"
 
-/* Numeric arrays become INTS (all integers) or FLOATS (numbers with at least
- * one real); anything else keeps its JSON text. */
-static int set_array(sieve_record *r, const char *key, json_t *arr)
-{
-    size_t n = json_array_size(arr), i;
-    int all_int = 1;
-    json_t *v;
-    json_array_foreach(arr, i, v) {
-        if (json_is_real(v))
-            all_int = 0;
-        else if (!json_is_integer(v))
-            goto as_json;
-    }
-    if (all_int) {
-        int64_t *p = malloc((n ? n : 1) * sizeof *p);
-        if (!p)
-            return -1;
-        json_array_foreach(arr, i, v) p[i] = json_integer_value(v);
-        int rc = sieve_record_set_ints(r, key, p, n);
-        free(p);
-        return rc;
-    } else {
-        double *p = malloc(n * sizeof *p);
-        if (!p)
-            return -1;
-        json_array_foreach(arr, i, v) p[i] = json_number_value(v);
-        int rc = sieve_record_set_floats(r, key, p, n);
-        free(p);
-        return rc;
-    }
-as_json:;
-    char *text = json_dumps(arr, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (!text)
-        return -1;
-    int rc = sieve_record_set_json(r, key, text, strlen(text));
-    free(text);
-    return rc;
-}
-
-sieve_status sieve_record_from_json(sieve_record *r, const char *text, size_t len, sieve_err *err)
-{
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
-    if (!root)
-        return sieve_fail(err, "column %d: %s", jerr.column, jerr.text);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return sieve_fail(err, "expected a JSON object");
-    }
-    const char *key;
-    json_t *v;
-    int rc = 0;
-    json_object_foreach(root, key, v) {
-        switch (json_typeof(v)) {
-        case JSON_STRING:
-            rc = sieve_record_set_str(r, key, json_string_value(v), json_string_length(v));
-            break;
-        case JSON_INTEGER: rc = sieve_record_set_int(r, key, json_integer_value(v)); break;
-        case JSON_REAL: rc = sieve_record_set_float(r, key, json_real_value(v)); break;
-        case JSON_TRUE: rc = sieve_record_set_bool(r, key, true); break;
-        case JSON_FALSE: rc = sieve_record_set_bool(r, key, false); break;
-        case JSON_NULL: rc = sieve_record_set_null(r, key); break;
-        case JSON_ARRAY: rc = set_array(r, key, v); break;
-        case JSON_OBJECT: {
-            char *t = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            rc = t ? sieve_record_set_json(r, key, t, strlen(t)) : -1;
-            free(t);
-            break;
-        }
-        }
-        if (rc)
-            break;
-    }
-    json_decref(root);
-    if (rc) {
-        sieve_record_free(r);
-        return sieve_fail(err, "out of memory");
-    }
-    return SIEVE_OK;
-}
-
-/* ---- writer ---- */
 typedef struct { char **buf; size_t *len, *cap; int oom; } out_t;
 
 static int reserve(out_t *o, size_t extra)
@@ -126,12 +44,15 @@ static void put_string(out_t *o, const char *s, size_t n)
         return;
     char *p = *o->buf + *o->len;
     *p++ = '"';
+    const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *p++ = (char)c;
-            continue;
-        }
+        size_t run = sieve_json_plain_run(u + i, u + n, 0);
+        memcpy(p, u + i, run);
+        p += run;
+        i += run;
+        if (i == n)
+            break;
+        unsigned char c = u[i];
         *p++ = '\\';
         switch (c) {
         case '"': *p++ = '"'; break;
