@@ -62,6 +62,10 @@ static sieve_status read_len(parse_ctx *c, tok_pb *r, uint32_t wire, tok_pb *out
         snprintf(m, sizeof m, "%s has wire type %u, expected length-delimited", name, wire);
         return bad(c, at, m);
     }
+    tok_pb probe = *r;
+    uint64_t n;
+    if (!tok_pb_varint(&probe, &n))
+        return bad(c, at, "truncated length varint");
     if (!tok_pb_len(r, out))
         return bad(c, at, "length runs past the end of its message");
     return SIEVE_OK;
