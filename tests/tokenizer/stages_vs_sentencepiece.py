@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""The tokenizer stages end to end through `sieve stage`, checked against
+independent references: SentencePiece's golden file, and Debian's
+python3-sentencepiece (the C++ library) on random strings, on a model written
+by our writer and on a model learned by our trainer.
+
+Exit 77 (skipped) when python3-sentencepiece is missing."""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+try:
+    import sentencepiece as spm
+except ImportError:
+    print("python3-sentencepiece is not installed: skipped")
+    sys.exit(77)
+
+SIEVE = os.environ["SIEVE_BIN"]
+SHARED = os.environ["SIEVE_SHARED_DATA"]
+LLAMA = os.path.join(SHARED, "tokenizer", "llama2")
+failures = 0
+
+
+def check(name, cond, detail=""):
+    global failures
+    if cond:
+        print("ok  ", name)
+    else:
+        failures += 1
+        print("FAIL", name, detail)
+
+
+def stage(name, records, *params, expect_ok=True):
+    args = [SIEVE, "stage", name]
+    for p in params:
+        args += ["--param", p]
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    p = subprocess.run(args, input=text.encode(), capture_output=True, timeout=300)
+    if expect_ok and p.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed: {p.stderr.decode(errors='replace')}")
+    out = [json.loads(l) for l in p.stdout.decode().split("\n") if l.strip()]
+    return out, p.returncode, p.stderr.decode(errors="replace")
+
+
+def golden_through_stages():
+    gold = [json.loads(l) for l in open(os.path.join(LLAMA, "golden.jsonl"), encoding="utf-8")]
+    recs = [{"text": g["text"]} for g in gold]
+    out, _, _ = stage("tokenize", recs, f"tokenizer={LLAMA}")
+    bad = [i for i, (o, g) in enumerate(zip(out, gold)) if o.get("ids") != g["ids"]]
+    check("tokenize stage matches every golden record", len(out) == len(gold) and not bad,
+          f"{len(bad)} differ, first {bad[:3]}")
+    # the model file given directly, and bos/eos
+    out2, _, _ = stage("tokenize", recs[:50], f"tokenizer={LLAMA}/tokenizer.model",
+                       "bos=true", "eos=true", "input=text", "output=toks")
+    check("bos/eos wrap the ids; field names are configurable",
+          all(o["toks"] == [1] + g["ids"] + [2] for o, g in zip(out2, gold[:50])))
+    back, _, _ = stage("detokenize", out, f"tokenizer={LLAMA}", "output=back")
+    bad = [i for i, (b, g) in enumerate(zip(back, gold)) if b.get("back") != g["text"]]
+    check("detokenize gives back every golden text", not bad, f"first {bad[:3]}")
+    # one thread and several threads agree, record order kept
+    many = recs * 4
+    one, _, _ = stage("tokenize", many, f"tokenizer={LLAMA}", "threads=1")
+    four, _, _ = stage("tokenize", many, f"tokenizer={LLAMA}", "threads=4")
+    check("threads=1 and threads=4 give the same records in order", one == four)
+
+
+def random_text(rng):
+    pieces = ["the", "The", " ", "  ", "\n", "\n\n", "\t", "12", "3.5", "$", "<<", "48/2=24>>",
+              "####", "é", "ñ", "ü", "Ω", "日本語", "中文", "한국어", "😀", "👍🏽", "\u0301",
+              "\u00a0", "\u2581", "\ufffd", "\x01", "\x7f", "Natalia", "clips", "?", "!", "'s",
+              "ﬁ", "№", "½", "\u200b", "𝔘", "Ǆ", "ℌ", "«", "»", "—", "…"]
+    n = rng.randint(0, 12)
+    s = "".join(rng.choice(pieces) if rng.random() < 0.7 else chr(rng.randint(32, 0x2FFF))
+                for _ in range(n))
+    # avoid surrogates, which JSON text cannot carry as UTF-8
+    return "".join(c for c in s if not 0xD800 <= ord(c) <= 0xDFFF)
+
+
+def differential_random_strings():
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(LLAMA, "tokenizer.model"))
+    rng = random.Random(7)
+    texts = [random_text(rng) for _ in range(3000)]
+    out, _, _ = stage("tokenize", [{"text": t} for t in texts], f"tokenizer={LLAMA}")
+    bad = [t for t, o in zip(texts, out) if o["ids"] != sp.encode(t)]
+    check("3000 random strings encode as python3-sentencepiece does", not bad,
+          f"{len(bad)} differ, e.g. {bad[:2]!r}")
+    back, _, _ = stage("detokenize", out, f"tokenizer={LLAMA}")
+    bad = [t for t, b in zip(texts, back) if b["text"] != sp.decode(sp.encode(t))]
+    check("their decodes match python3-sentencepiece", not bad, f"e.g. {bad[:2]!r}")
+
+
+def trained_model_agrees_with_sentencepiece(tmp):
+    gsm = [json.loads(l) for l in open(os.path.join(SHARED, "gsm8k", "train.jsonl"))][:400]
+    texts = [g["question"] for g in gsm] + [g["answer"] for g in gsm]
+    path = os.path.join(tmp, "tiny", "tokenizer.model")
+    out, rc, err = stage("tokenizer-train", [{"text": t} for t in texts], f"output={path}",
+                         "vocab_size=700")
+    check("tokenizer-train writes the model and emits its path",
+          rc == 0 and out == [{"tokenizer": path}] and os.path.exists(path), err)
+    sp = spm.SentencePieceProcessor(model_file=path)
+    check("python3-sentencepiece loads the trained model with 700 pieces",
+          sp.get_piece_size() == 700 and sp.bos_id() == 1 and sp.eos_id() == 2)
+    rng = random.Random(3)
+    probe = texts[:200] + [random_text(rng) for _ in range(500)]
+    enc, _, _ = stage("tokenize", [{"text": t} for t in probe], f"tokenizer={os.path.dirname(path)}")
+    bad = [t for t, o in zip(probe, enc) if o["ids"] != sp.encode(t)]
+    check("the trained model encodes as python3-sentencepiece encodes it", not bad,
+          f"{len(bad)} differ, e.g. {bad[:2]!r}")
+    back, _, _ = stage("detokenize", enc, f"tokenizer={path}")
+    check("the trained model round-trips the training texts",
+          all(b["text"] == t for b, t in zip(back[:200], texts[:200])))
+    n_tok = sum(len(o["ids"]) for o in enc[:200])
+    n_chr = sum(len(t) for t in texts[:200])
+    check("merges compress the training texts (fewer than 0.6 tokens per character)",
+          n_tok < 0.6 * n_chr, f"{n_tok} tokens for {n_chr} characters")
+
+
+def errors_are_clear(tmp):
+    _, rc, err = stage("tokenize", [{"text": "a"}, {"other": 1}], f"tokenizer={LLAMA}",
+                       expect_ok=False)
+    check("a record without the field fails, naming record and field",
+          rc != 0 and "record 2" in err and "'text'" in err, err)
+    bad = os.path.join(tmp, "bad.model")
+    with open(os.path.join(LLAMA, "tokenizer.model"), "rb") as f:
+        data = f.read()
+    with open(bad, "wb") as f:
+        f.write(data[:len(data) // 2])
+    _, rc, err = stage("tokenize", [{"text": "a"}], f"tokenizer={bad}", expect_ok=False)
+    check("a truncated model fails with a message naming the file",
+          rc != 0 and "bad.model" in err and "malformed" in err, err)
+    _, rc, err = stage("tokenize", [{"text": "a"}], f"tokenizer={tmp}", expect_ok=False)
+    check("a directory without tokenizer.model fails clearly",
+          rc != 0 and "no tokenizer.model" in err, err)
+    _, rc, err = stage("detokenize", [{"ids": [1, 40000]}], f"tokenizer={LLAMA}",
+                       expect_ok=False)
+    check("detokenize rejects an id outside the vocabulary", rc != 0 and "40000" in err, err)
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="sieve-tok-") as tmp:
+        golden_through_stages()
+        differential_random_strings()
+        trained_model_agrees_with_sentencepiece(tmp)
+        errors_are_clear(tmp)
+    print(f"{failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
