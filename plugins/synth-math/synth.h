@@ -61,6 +61,10 @@ int sieve_synth_draw(const sieve_synth_problem *p, uint64_t key, int k, char **a
  * equation lists, in a fixed order. Returns how many, or -1 on OOM. */
 int sieve_synth_enumerate(const sieve_synth_problem *p, int k, char **answers);
 
+/* Hash of an answer's equation list: the <<...>> contents, spaces removed,
+ * joined with '|' (the paper's dedup key). Equal lists, equal hashes. */
+uint64_t sieve_synth_answer_key(const char *answer);
+
 /* Number of distinct equation lists over every path, counting up to cap
  * (a result equal to cap means "cap or more"). */
 int64_t sieve_synth_count_paths(const sieve_synth_problem *p, int64_t cap);

@@ -188,10 +188,9 @@ static char *join_question(const synth_build *b)
 
 /* One attempt: a step count and template drawn from the stream, then the
  * template's own random choices. False when the attempt is rejected. */
-static bool attempt(const sieve_synth_opts *o, synth_build *b)
+static bool attempt(const sieve_synth_opts *o, int steps, synth_build *b)
 {
     sieve_synth_problem *p = b->p;
-    int steps = (int)synth_range(&b->rng, o->min_steps, o->max_steps);
     const synth_template *t = &synth_templates[synth_range(&b->rng, 0, synth_n_templates - 1)];
     /* A template's random choices hit a given step count only sometimes. */
     for (int tries = 0; tries < 64; tries++) {
@@ -207,6 +206,9 @@ static bool attempt(const sieve_synth_opts *o, synth_build *b)
         if (synth_eval(b, p->root) < 0 || synth_bound(p, p->root) > SYNTH_MAX_VALUE)
             continue;
         if (synth_count_steps(p) != steps)
+            continue;
+        /* The point of the generator: more than one way to solve each one. */
+        if (sieve_synth_count_paths(p, 2) < 2)
             continue;
         p->steps = steps;
         snprintf(p->tmpl, sizeof p->tmpl, "%s", t->name);
@@ -240,12 +242,17 @@ sieve_status sieve_synth_generate(const sieve_synth_opts *o, int64_t index,
         return sieve_fail(err, "synth-math: out of memory");
     }
     b->p = p;
+    uint64_t key = synth_mix(synth_mix(o->seed ^ 0x73796e7468ULL) + (uint64_t)index);
+    /* The step count comes first and stays fixed over the attempts, so
+     * problems spread evenly over min_steps..max_steps whichever shapes
+     * the templates find easy to hit. */
+    synth_rng first = {key};
+    int steps = (int)synth_range(&first, o->min_steps, o->max_steps);
     /* Half the questions fall in each split, so a few attempts suffice;
      * the bound only guards against a template that never succeeds. */
     for (uint64_t a = 0; a < 4096; a++) {
-        b->rng.s = synth_mix(synth_mix(o->seed ^ 0x73796e7468ULL) + (uint64_t)index) +
-                   synth_mix(a + 1);
-        if (!attempt(o, b))
+        b->rng.s = key + synth_mix(a + 1);
+        if (!attempt(o, steps, b))
             continue;
         char *q = join_question(b);
         if (!q)
@@ -261,8 +268,8 @@ sieve_status sieve_synth_generate(const sieve_synth_opts *o, int64_t index,
     }
     free(b);
     free(p);
-    return sieve_fail(err, "synth-math: could not make problem %lld (steps %d..%d)",
-                      (long long)index, o->min_steps, o->max_steps);
+    return sieve_fail(err, "synth-math: could not make problem %lld with %d steps",
+                      (long long)index, steps);
 }
 
 void sieve_synth_free(sieve_synth_problem *p)

@@ -255,6 +255,26 @@ static uint64_t path_key(const pstep *steps, int n)
     return synth_mix(h) | 1; /* never 0: 0 marks an empty slot */
 }
 
+uint64_t sieve_synth_answer_key(const char *answer)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *a = strstr(answer, "<<"); a; a = strstr(a, "<<")) {
+        const char *end = strstr(a + 2, ">>");
+        if (!end)
+            break;
+        for (const char *c = a + 2; c <= end; c++) {
+            /* '>' of ">>" stands in for path_key's '|' separator. */
+            unsigned char ch = c == end ? '|' : (unsigned char)*c;
+            if (ch == ' ')
+                continue;
+            h ^= ch;
+            h *= 0x100000001b3ULL;
+        }
+        a = end + 2;
+    }
+    return synth_mix(h) | 1;
+}
+
 static char *render(const sieve_synth_problem *p, const pstep *steps, int n)
 {
     size_t cap = 256, len = 0;

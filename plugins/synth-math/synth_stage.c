@@ -84,8 +84,9 @@ static int problem_answers(const synth_stage *s, const sieve_synth_problem *p, i
     int got = sieve_synth_draw(p, key, s->paths, more), n = 1;
     if (got < 0)
         return -1;
+    uint64_t first = sieve_synth_answer_key(answers[0]);
     for (int i = 0; i < got; i++) {
-        if (n < s->paths && strcmp(more[i], answers[0]))
+        if (n < s->paths && sieve_synth_answer_key(more[i]) != first)
             answers[n++] = more[i];
         else
             free(more[i]);

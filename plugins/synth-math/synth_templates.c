@@ -267,24 +267,26 @@ static bool t_share(synth_build *b, int steps)
     }
     int64_t total = synth_eval(b, have);
     int64_t d = synth_range(r, 2, 8);
-    /* Take away N with N = total (mod d), so the rest divides evenly. */
-    int64_t n0 = total % d, room = total - d; /* rest >= d */
-    if (total < 0 || room < nneg)
+    /* Take away N with N = total (mod d), so the rest divides evenly; the
+     * rest is at least 2*d and every part taken at least 2, so no sentence
+     * says "1 cookies". */
+    int64_t n0 = total % d, room = total - 2 * d, least = 2 * nneg;
+    if (total < 0 || room < least)
         return false;
     int64_t options = 0;
     for (int64_t n = n0; n <= room && n <= 30; n += d)
-        options += n >= nneg;
+        options += n >= least;
     if (options == 0)
         return false;
     int64_t pick = synth_range(r, 1, options), n = n0;
     for (;; n += d)
-        if (n >= nneg && --pick == 0)
+        if (n >= least && --pick == 0)
             break;
-    /* Split n into nneg positive parts. */
+    /* Split n into nneg parts of 2 or more. */
     int64_t part_v[3], left = n;
     for (int i = 0; i < nneg; i++) {
-        int64_t rest_min = nneg - 1 - i;
-        part_v[i] = i == nneg - 1 ? left : synth_range(r, 1, left - rest_min);
+        int64_t rest_min = 2 * (nneg - 1 - i);
+        part_v[i] = i == nneg - 1 ? left : synth_range(r, 2, left - rest_min);
         left -= part_v[i];
     }
     char done[112], partl[64];

