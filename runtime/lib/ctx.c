@@ -64,9 +64,10 @@ void sieve_progress(sieve_ctx *ctx, int64_t done, int64_t total, const char *uni
         return;
     double now = sieve_rt_now();
     bool final = total > 0 && done >= total;
-    if (!final && now - ctx->last_progress < 0.5)
+    if ((!final && now - ctx->last_progress < 0.5) || (final && ctx->last_done == done))
         return;
     ctx->last_progress = now;
+    ctx->last_done = done;
     char line[512];
     if (total > 0)
         snprintf(line, sizeof line, "[%s] %lld/%lld %s (%.0f%%)%s%s", ctx->stage, (long long)done,

@@ -57,6 +57,7 @@ struct sieve_ctx {
     FILE *metrics;                  /* metrics.jsonl, or NULL */
     pthread_mutex_t *lock;
     double last_progress;           /* seconds, for rate limiting */
+    int64_t last_done;              /* the last progress value shown */
     bool progress_drawn;
     int verbosity;                  /* 0 quiet, 1 info, 2 debug */
     sieve_kernels_loader load_kernels;
