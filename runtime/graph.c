@@ -63,7 +63,20 @@ static sieve_status bind_stage(sieve_graph *g, int i, const sieve_registry *reg,
     sieve_status st = sieve_rt_params_build(n->desc, raw, n_raw, p->file, s->name, s->line, s->col,
                                             &n->params, err);
     free(raw);
-    return st;
+    if (st != SIEVE_OK)
+        return st;
+    /* A stage with a `backend` parameter needs that kernel backend here and
+     * now (a CUDA stage on a machine without a GPU fails at validate time). */
+    for (int k = 0; k < n->desc->n_params; k++) {
+        if (strcmp(n->desc->params[k].name, "backend"))
+            continue;
+        const char *backend = sieve_param_str(n->params, "backend");
+        sieve_err kerr = {{0}};
+        if (backend && !sieve_registry_kernels(reg, backend, &kerr))
+            return sieve_fail(err, "%s:%d:%d: stage '%s': backend '%s' cannot be used: %s", p->file, s->line,
+                              s->col, s->name, backend, kerr.msg);
+    }
+    return SIEVE_OK;
 }
 
 static sieve_status add_edges(sieve_graph *g, int i, sieve_err *err)

@@ -112,6 +112,14 @@ expect first_error_stops_pipeline_with_names 1 "pipeline 'failing', stage 'boom'
 grep -q "\[nums\] destroyed" "$T/err" && grep -q "\[boom\] destroyed" "$T/err" && ok every_stage_destroyed_after_error || bad every_stage_destroyed_after_error "$(cat "$T/err")"
 grep -q '"status": "failed"' "$T"/runs/failing/*/manifest.json && ok manifest_records_failure || bad manifest_records_failure
 
+if "$SIEVE" plugins score >/dev/null 2>&1; then
+    cat >"$T/cuda.yaml" <<'Y'
+pipeline: p
+stages:
+  s: {plugin: score, params: {model: x}, backend: nosuch}
+Y
+    expect unknown_backend_fails_at_validate 2 "cuda.yaml:3:3: stage 's': backend 'nosuch' cannot be used: unknown backend 'nosuch'" -- "$SIEVE" validate "$T/cuda.yaml"
+fi
 expect unknown_stage_for_stage_command 2 "unknown stage 'tokenise'.*known: " -- "$SIEVE" stage tokenise
 expect bad_set_assignment 2 "expected stage.param=value" -- "$SIEVE" validate "$T/missing.yaml" --set nodot
 expect help_for_every_command 0 "" -- sh -c "for c in run validate graph plugins stage; do $SIEVE \$c --help >/dev/null || exit 1; done"

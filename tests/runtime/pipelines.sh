@@ -87,6 +87,26 @@ Y
 grep -q '{"rows": 25000, "sum": 2812462500}' "$T"/tens/tensors/*/sum.jsonl && ok tensors_travel_the_rings_intact \
     || bad tensors_travel_the_rings_intact "$(cat "$T"/tens/tensors/*/sum.jsonl)"
 
+# Fan-out of tensors: each consumer gets every value; every tensor made is
+# released exactly once (the producer plugin counts its release callbacks).
+cat >"$T/tensor2.yaml" <<Y
+pipeline: tensors2
+stages:
+  nums: {plugin: test-count, params: {n: 25000}}
+  ids: {plugin: test-tensor-out, input: nums}
+  sum1: {plugin: test-tensor-in, input: ids}
+  sum2: {plugin: test-tensor-in, input: ids}
+  out1: {plugin: jsonl-write, input: sum1, params: {path: "{run}/sum1.jsonl"}}
+  out2: {plugin: jsonl-write, input: sum2, params: {path: "{run}/sum2.jsonl"}}
+Y
+"$SIEVE" run -q "$T/tensor2.yaml" --runs-dir "$T/tens2" 2>"$T/tens2.err" || bad tensor_fanout_run
+d=$(echo "$T"/tens2/tensors2/*)
+grep -q '"sum": 2812462500' "$d/sum1.jsonl" && grep -q '"sum": 2812462500' "$d/sum2.jsonl" \
+    && ok tensor_fan_out_reaches_every_consumer || bad tensor_fan_out_reaches_every_consumer
+grep -q "testkit: tensors made 250 released 250" "$T/tens2.err" && ok tensors_released_exactly_once \
+    || bad tensors_released_exactly_once "$(cat "$T/tens2.err")"
+"$SIEVE" plugins test-tensor-out | grep -q "tensor(i32,2)" && ok plugins_shows_tensor_ports || bad plugins_shows_tensor_ports
+
 # Kill -9 mid-run, then resume: nothing lost, nothing duplicated.
 cat >"$T/slow.yaml" <<Y
 pipeline: slow

@@ -5,7 +5,30 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdatomic.h>
+#include <stdio.h>
+
 #include <sieve/sieve.h>
+
+/* Tensors made and released by test-tensor-out, printed when the process
+ * ends: the release-exactly-once test compares the two. (Test-only global
+ * state: the counts must outlive every stage.) */
+static atomic_long tensors_made, tensors_released;
+
+__attribute__((destructor)) static void report_tensors(void)
+{
+    if (atomic_load(&tensors_made))
+        fprintf(stderr, "testkit: tensors made %ld released %ld\n", atomic_load(&tensors_made),
+                atomic_load(&tensors_released));
+}
+
+static void counted_release(sieve_tensor *t)
+{
+    free(t->data);
+    t->data = NULL;
+    t->release = NULL;
+    atomic_fetch_add(&tensors_released, 1);
+}
 
 typedef struct kit {
     sieve_ctx *ctx;
@@ -77,6 +100,8 @@ static sieve_status tensor_out_process(void *state, const sieve_input *in, sieve
     sieve_tensor t;
     if (sieve_tensor_alloc(&t, "ids", SIEVE_I32, 2, shape, err))
         return SIEVE_ERR;
+    t.release = counted_release; /* same malloc'd buffer, counted release */
+    atomic_fetch_add(&tensors_made, 1);
     int32_t *d = t.data;
     for (int64_t i = 0; i < shape[0] * 3; i++)
         d[i] = (int32_t)(k->seen * 3 + i);
