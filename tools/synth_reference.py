@@ -100,6 +100,8 @@ def answer_question(q, st):
         return st["money_in"] - st["spend"]
     if m := re.fullmatch(r"How many (\w+) do they have in total\?", q):
         return sum(v for (who, item), v in have.items() if item == m[1])
+    if m := re.fullmatch(r"How many (\w+) do (\w+), (\w+) and (\w+) have together\?", q):
+        return sum(have[(who, m[1])] for who in (m[2], m[3], m[4]))
     if m := re.fullmatch(r"How many (\w+) do (\w+) and (\w+) have together\?", q):
         return have[(m[2], m[1])] + have[(m[3], m[1])]
     if m := re.fullmatch(r"How many more (\w+) does (\w+) have than (\w+)\?", q):

@@ -33,7 +33,14 @@ typedef struct sieve_synth_opts {
     int min_steps;        /* 2..6: every path of a problem has this many steps or more */
     int max_steps;        /* min_steps..6 */
     int max_distractors;  /* 0..3 irrelevant sentences with numbers per question */
+    unsigned templates;   /* bit i allows template i (sieve_synth_template_name); 0: all */
 } sieve_synth_opts;
+
+/* The story templates, by index: "shop", "relations", "share", "groups",
+ * "savings". Index of a name, or -1. */
+int sieve_synth_n_templates(void);
+const char *sieve_synth_template_name(int i);
+int sieve_synth_template_index(const char *name);
 
 typedef struct sieve_synth_problem sieve_synth_problem;
 

@@ -191,7 +191,11 @@ static char *join_question(const synth_build *b)
 static bool attempt(const sieve_synth_opts *o, int steps, synth_build *b)
 {
     sieve_synth_problem *p = b->p;
-    const synth_template *t = &synth_templates[synth_range(&b->rng, 0, synth_n_templates - 1)];
+    int allowed[16], n_allowed = 0;
+    for (int i = 0; i < synth_n_templates; i++)
+        if (!o->templates || (o->templates & (1u << i)))
+            allowed[n_allowed++] = i;
+    const synth_template *t = &synth_templates[allowed[synth_range(&b->rng, 0, n_allowed - 1)]];
     /* A template's random choices hit a given step count only sometimes. */
     for (int tries = 0; tries < 64; tries++) {
         memset(p->nodes, 0, sizeof p->nodes);
@@ -232,6 +236,9 @@ sieve_status sieve_synth_generate(const sieve_synth_opts *o, int64_t index,
     if (o->max_distractors < 0 || o->max_distractors > 3)
         return sieve_fail(err, "synth-math: distractors must be 0..3, not %d",
                           o->max_distractors);
+    if (o->templates >> synth_n_templates)
+        return sieve_fail(err, "synth-math: template mask 0x%x names templates beyond %d",
+                          o->templates, synth_n_templates);
     if (index < 0)
         return sieve_fail(err, "synth-math: negative problem index %lld", (long long)index);
     synth_build *b = calloc(1, sizeof *b);
@@ -284,3 +291,18 @@ const char *sieve_synth_question(const sieve_synth_problem *p) { return p->quest
 int64_t sieve_synth_gold(const sieve_synth_problem *p) { return p->nodes[p->root].value; }
 int sieve_synth_steps(const sieve_synth_problem *p) { return p->steps; }
 const char *sieve_synth_template(const sieve_synth_problem *p) { return p->tmpl; }
+
+int sieve_synth_n_templates(void) { return synth_n_templates; }
+
+const char *sieve_synth_template_name(int i)
+{
+    return i >= 0 && i < synth_n_templates ? synth_templates[i].name : NULL;
+}
+
+int sieve_synth_template_index(const char *name)
+{
+    for (int i = 0; i < synth_n_templates; i++)
+        if (!strcmp(synth_templates[i].name, name))
+            return i;
+    return -1;
+}

@@ -46,6 +46,26 @@ static sieve_status synth_create(const sieve_params *params, sieve_ctx *ctx, voi
                           SIEVE_SYNTH_MAX_STEPS);
     if (distr < 0 || distr > 3)
         return sieve_fail(err, "param distractors: %lld is not in 0..3", (long long)distr);
+    /* templates: a list, each item possibly "a,b" (one CLI --param). */
+    unsigned mask = 0;
+    const char *const *items;
+    int n_items = sieve_param_list(params, "templates", &items);
+    for (int i = 0; i < n_items; i++) {
+        const char *t = items[i];
+        while (*t) {
+            size_t len = strcspn(t, ", ");
+            char name[32];
+            snprintf(name, sizeof name, "%.*s", (int)len, t);
+            int ti = len ? sieve_synth_template_index(name) : -2;
+            if (ti == -1)
+                return sieve_fail(err, "param templates: unknown template '%s' (shop, "
+                                       "relations, share, groups, savings)", name);
+            if (ti >= 0)
+                mask |= 1u << ti;
+            t += len;
+            t += strspn(t, ", ");
+        }
+    }
     synth_stage *s = calloc(1, sizeof *s);
     if (!s)
         return sieve_fail(err, "out of memory");
@@ -55,6 +75,7 @@ static sieve_status synth_create(const sieve_params *params, sieve_ctx *ctx, voi
         .min_steps = (int)lo,
         .max_steps = (int)hi,
         .max_distractors = (int)distr,
+        .templates = mask,
     };
     s->split_name = s->opts.split == SIEVE_SYNTH_TRAIN ? "train" : "test";
     s->n = n;
@@ -170,6 +191,8 @@ static const sieve_param_desc params[] = {
     {"order", SIEVE_P_STRING, "random",
      "random: answers are random valid paths | canonical: the first is the story-order path"},
     {"distractors", SIEVE_P_INT, "1", "most irrelevant sentences per question (0..3)"},
+    {"templates", SIEVE_P_LIST, "",
+     "story templates to use (shop, relations, share, groups, savings); empty: all"},
     {"offset", SIEVE_P_INT, "0", "index of the first problem (for disjoint chunks of a split)"},
 };
 

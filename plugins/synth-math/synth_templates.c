@@ -183,15 +183,28 @@ static bool t_relations(synth_build *b, int steps)
         b->p->root = root;
         synth_ask(b, "How many %s do they have in total?", item);
     } else if (ask == 1) {
-        int pair[2];
-        pick_distinct(r, k, 2, pair);
-        int x = pair[0] < pair[1] ? pair[0] : pair[1], y = pair[0] ^ pair[1] ^ x;
-        synth_label(done, sizeof done, "%s and %s have @ %s together.", who[x], who[y], item);
+        /* Two of them, or three of four. */
+        int m = k == 4 && synth_range(r, 0, 1) ? 3 : 2, sel[3];
+        pick_distinct(r, k, m, sel);
+        for (int i = 1; i < m; i++) /* story order */
+            for (int j = i; j > 0 && sel[j - 1] > sel[j]; j--) {
+                int t = sel[j];
+                sel[j] = sel[j - 1];
+                sel[j - 1] = t;
+            }
+        char names_txt[64];
+        if (m == 2)
+            snprintf(names_txt, sizeof names_txt, "%s and %s", who[sel[0]], who[sel[1]]);
+        else
+            snprintf(names_txt, sizeof names_txt, "%s, %s and %s", who[sel[0]], who[sel[1]],
+                     who[sel[2]]);
+        synth_label(done, sizeof done, "%s have @ %s together.", names_txt, item);
         int root = synth_node_new(b, SYNTH_SUM, done, NULL);
-        synth_kid(b, root, node[x], false);
-        synth_kid(b, root, node[y], false);
+        synth_label(b->p->nodes[root].part, sizeof b->p->nodes[root].part, "That is @ %s.", item);
+        for (int i = 0; i < m; i++)
+            synth_kid(b, root, node[sel[i]], false);
         b->p->root = root;
-        synth_ask(b, "How many %s do %s and %s have together?", item, who[x], who[y]);
+        synth_ask(b, "How many %s do %s have together?", item, names_txt);
     } else if (ask == 2) {
         int j = (int)synth_range(r, 1, k - 1);
         b->p->root = node[j];

@@ -39,6 +39,15 @@ run --param n=600 --param seed=5 --param split=test > "$tmp/test.jsonl"
 /usr/bin/python3 "$ref" "$tmp/test.jsonl"
 /usr/bin/python3 "$ref" --disjoint "$tmp/all.jsonl" "$tmp/test.jsonl"
 
+run --param n=100 --param templates=shop,savings > "$tmp/some.jsonl"
+/usr/bin/python3 - "$tmp/some.jsonl" <<'PY'
+import json, sys
+used = {json.loads(l)["template"] for l in open(sys.argv[1])}
+assert used == {"shop", "savings"}, used
+PY
+if run --param templates=poetry > /dev/null; then echo "templates=poetry accepted"; exit 1; fi
+grep -q "unknown template 'poetry'" "$tmp/stderr" || { cat "$tmp/stderr"; exit 1; }
+
 if run --param split=dev > /dev/null; then echo "split=dev accepted"; exit 1; fi
 grep -q "neither train nor test" "$tmp/stderr" || { cat "$tmp/stderr"; exit 1; }
 if run --param max_steps=9 > /dev/null; then echo "max_steps=9 accepted"; exit 1; fi

@@ -182,7 +182,7 @@ static bool grounded(const char *q, const char *answer, char *why, size_t why_le
 
 static sieve_synth_opts opts(uint64_t seed, int split, int lo, int hi)
 {
-    return (sieve_synth_opts){seed, split, lo, hi, 1};
+    return (sieve_synth_opts){seed, split, lo, hi, 1, 0};
 }
 
 static sieve_synth_problem *make(sieve_synth_opts o, int64_t i)
@@ -532,6 +532,24 @@ static void test_paths_per_problem_are_reported_and_grow_with_steps(void)
     CHECK(avg[2] >= 3.0);
 }
 
+static void test_templates_option_keeps_only_the_chosen_stories(void)
+{
+    int shop = sieve_synth_template_index("shop"), groups = sieve_synth_template_index("groups");
+    REQUIRE(shop >= 0 && groups >= 0 && sieve_synth_template_index("poetry") == -1);
+    sieve_synth_opts o = opts(2, 0, 2, 6);
+    o.templates = (1u << shop) | (1u << groups);
+    int seen[2] = {0, 0};
+    for (int64_t i = 0; i < 100; i++) {
+        sieve_synth_problem *p = make(o, i);
+        REQUIRE(p);
+        const char *t = sieve_synth_template(p);
+        CHECK_MSG(!strcmp(t, "shop") || !strcmp(t, "groups"), "template %s", t);
+        seen[!strcmp(t, "shop")]++;
+        sieve_synth_free(p);
+    }
+    CHECK(seen[0] > 20 && seen[1] > 20);
+}
+
 static void test_bad_options_are_refused_with_a_message(void)
 {
     sieve_synth_problem *p = NULL;
@@ -542,6 +560,9 @@ static void test_bad_options_are_refused_with_a_message(void)
     CHECK(sieve_synth_generate(&o, 0, &p, &err) == SIEVE_ERR);
     o = opts(1, 2, 2, 4);
     CHECK(sieve_synth_generate(&o, 0, &p, &err) == SIEVE_ERR && strstr(err.msg, "split"));
+    o = opts(1, 0, 2, 4);
+    o.templates = 1u << 20;
+    CHECK(sieve_synth_generate(&o, 0, &p, &err) == SIEVE_ERR && strstr(err.msg, "template"));
     CHECK(p == NULL);
 }
 
@@ -555,6 +576,7 @@ int main(void)
     RUN_TEST(test_enumeration_counts_and_contains_every_drawn_path);
     RUN_TEST(test_small_problems_have_exactly_the_paths_listed_by_hand);
     RUN_TEST(test_paths_per_problem_are_reported_and_grow_with_steps);
+    RUN_TEST(test_templates_option_keeps_only_the_chosen_stories);
     RUN_TEST(test_bad_options_are_refused_with_a_message);
     return sieve_test_summary();
 }
