@@ -124,6 +124,8 @@ static bool flush_bytes(sieve_tok_stream *s, bool ended)
     long used = put_bytes(s->bytes, s->n_bytes, ended, &s->out);
     if (used < 0)
         return false;
+    if (used == 0)
+        return true;
     memmove(s->bytes, s->bytes + used, s->n_bytes - (size_t)used);
     s->n_bytes -= (size_t)used;
     return true;
