@@ -8,7 +8,7 @@ written here with struct/json (neither transformers nor the safetensors package
 is needed). Run with /usr/bin/python3.
 
 Subcommands
-  make-model --config JSON --out DIR --seed S [--dtype f32|bf16]
+  make-model --config JSON --out DIR --seed S [--dtype f32|bf16|f16]
       HF directory (config.json, model.safetensors) with HF's init:
       Linear/Embedding ~ normal(0, initializer_range), RMSNorm weights 1.
   make-model ... [--shards N]   (N > 1: model-0000i-of-0000N + index.json)
@@ -85,6 +85,9 @@ def write_safetensors(path, tensors, dtype="f32"):
         if dtype == "bf16":
             b = t.to(torch.bfloat16).view(torch.int16).numpy().tobytes()
             dt = "BF16"
+        elif dtype == "f16":
+            b = t.to(torch.float16).numpy().tobytes()
+            dt = "F16"
         else:
             b = t.numpy().tobytes()
             dt = "F32"
@@ -235,7 +238,7 @@ def write_config(c, path, dtype):
     c = dict(c)
     c.update({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
               "hidden_act": "silu", "attention_bias": False, "mlp_bias": False,
-              "torch_dtype": "bfloat16" if dtype == "bf16" else "float32"})
+              "torch_dtype": {"bf16": "bfloat16", "f16": "float16"}.get(dtype, "float32")})
     with open(path, "w") as f:
         json.dump(c, f, indent=2, sort_keys=True)
         f.write("\n")
@@ -256,7 +259,7 @@ def cmd_make_model(a):
             part = {n: P[n] for n in names[i::a.shards]}
             write_safetensors(os.path.join(a.out, fn), part, a.dtype)
             wmap.update({n: fn for n in part})
-        total = sum(t.numel() for t in P.values()) * (2 if a.dtype == "bf16" else 4)
+        total = sum(t.numel() for t in P.values()) * (4 if a.dtype == "f32" else 2)
         with open(os.path.join(a.out, "model.safetensors.index.json"), "w") as f:
             json.dump({"metadata": {"total_size": total}, "weight_map": wmap}, f, indent=2)
     write_config(c, os.path.join(a.out, "config.json"), a.dtype)
@@ -324,7 +327,7 @@ def main():
     p.add_argument("--config", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    p.add_argument("--dtype", choices=["f32", "bf16", "f16"], default="f32")
     p.add_argument("--shards", type=int, default=1)
     p.set_defaults(fn=cmd_make_model)
     for name, fn in (("logits", cmd_logits), ("logprobs", cmd_logprobs)):
