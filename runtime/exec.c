@@ -35,6 +35,10 @@ typedef struct node_run {
     sieve_ctx ctx;
     sieve_io io;
     sieve_stage_stats stats;
+    atomic_int finished;     /* set when the thread is done: `after:` waits on it */
+    /* Items taken off the input rings while waiting for `after:` stages, so a
+     * producer that also feeds those stages is never blocked by us. */
+    struct held { void **items; size_t n, cap, next; } *held;
     pthread_t thread;
 } node_run;
 
@@ -202,6 +206,40 @@ static sieve_status deliver(node_run *nr, void *state, int k, msg *m, sieve_err 
     return st;
 }
 
+/* Next item of input k: held ones first, then the ring. */
+static bool next_item(node_run *nr, int k, void **item)
+{
+    struct held *h = nr->held ? &nr->held[k] : NULL;
+    if (h && h->next < h->n) {
+        *item = h->items[h->next++];
+        return true;
+    }
+    return sieve_ring_try_pop(nr->in_rings[k], item);
+}
+
+static bool hold_inputs(node_run *nr)
+{
+    bool got = false;
+    for (int k = 0; k < nr->n_in; k++) {
+        struct held *h = &nr->held[k];
+        for (;;) {
+            if (h->n == h->cap) {
+                size_t cap = h->cap ? 2 * h->cap : 64;
+                void **ni = realloc(h->items, cap * sizeof *ni);
+                if (!ni)
+                    return got; /* out of memory: leave the rest in the ring (backpressure) */
+                h->items = ni;
+                h->cap = cap;
+            }
+            if (!sieve_ring_try_pop(nr->in_rings[k], &h->items[h->n]))
+                break;
+            h->n++;
+            got = true;
+        }
+    }
+    return got;
+}
+
 static sieve_status run_filter(node_run *nr, void *state, sieve_err *err)
 {
     bool *ended = calloc((size_t)nr->n_in, sizeof *ended);
@@ -212,7 +250,7 @@ static sieve_status run_filter(node_run *nr, void *state, sieve_err *err)
         bool got = false;
         for (int k = 0; k < nr->n_in && st == SIEVE_OK; k++) {
             void *item;
-            if (ended[k] || !sieve_ring_try_pop(nr->in_rings[k], &item))
+            if (ended[k] || !next_item(nr, k, &item))
                 continue;
             got = true;
             if (item == &eos_msg) {
@@ -267,8 +305,19 @@ static void *stage_thread(void *arg)
     const sieve_node *n = &ex->g->nodes[nr->index];
     sieve_err err = {{0}};
     void *state = NULL;
+    /* `after:` stages must have finished (their outputs complete) first;
+     * meanwhile our inputs are held so that no producer waits on us. */
+    if (n->n_after && nr->n_in)
+        nr->held = calloc((size_t)nr->n_in, sizeof *nr->held);
+    for (int k = 0; k < n->n_after; k++)
+        while (!atomic_load(&ex->nodes[n->after[k]].finished) && !atomic_load(&ex->stop)) {
+            if (nr->held && hold_inputs(nr))
+                continue;
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
     double t0 = sieve_rt_now();
-    sieve_status st = n->desc->create(n->params, &nr->ctx, &state, &err);
+    sieve_status st = atomic_load(&ex->stop) ? SIEVE_STOPPED : n->desc->create(n->params, &nr->ctx, &state, &err);
     if (st == SIEVE_OK)
         st = n->desc->n_inputs == 0 ? run_source(nr, state, &err) : run_filter(nr, state, &err);
     if (n->desc->destroy && state)
@@ -283,6 +332,17 @@ static void *stage_thread(void *arg)
     }
     nr->stats.seconds = sieve_rt_now() - t0;
     nr->stats.status = st;
+    for (int k = 0; nr->held && k < nr->n_in; k++) { /* what a stop left unread */
+        for (size_t i = nr->held[k].next; i < nr->held[k].n; i++) {
+            msg *m = nr->held[k].items[i];
+            if (m != &eos_msg && atomic_fetch_sub(&m->refs, 1) == 1)
+                msg_free(m);
+        }
+        free(nr->held[k].items);
+    }
+    free(nr->held);
+    nr->held = NULL;
+    atomic_store(&nr->finished, 1);
     if (ex->opts->on_stage_done) {
         pthread_mutex_lock(&ex->lock);
         ex->opts->on_stage_done(ex->opts->user, nr->index, &nr->stats);

@@ -79,6 +79,37 @@ static sieve_status bind_stage(sieve_graph *g, int i, const sieve_registry *reg,
     return SIEVE_OK;
 }
 
+static sieve_status stage_not_found(const sieve_graph *g, const sieve_pinput *in, const char *stage,
+                                    const char *what, sieve_err *err)
+{
+    char known[2048] = "";
+    for (int j = 0; j < g->n_nodes; j++)
+        if (strlen(known) + strlen(g->nodes[j].ps->name) + 3 < sizeof known) {
+            if (*known)
+                strcat(known, ", ");
+            strcat(known, g->nodes[j].ps->name);
+        }
+    return sieve_fail(err, "%s:%d:%d: stage '%s': %s '%s' is not a stage of this pipeline; stages: %s",
+                      g->pipeline->file, in->line, in->col, stage, what, in->stage, known);
+}
+
+static sieve_status add_after(sieve_graph *g, int i, sieve_err *err)
+{
+    const sieve_pstage *s = g->nodes[i].ps;
+    if (!s->n_after)
+        return SIEVE_OK;
+    g->nodes[i].after = calloc((size_t)s->n_after, sizeof *g->nodes[i].after);
+    if (!g->nodes[i].after)
+        return sieve_fail(err, "out of memory");
+    for (int k = 0; k < s->n_after; k++) {
+        int j = node_index(g, s->after[k].stage);
+        if (j < 0 || s->after[k].port)
+            return stage_not_found(g, &s->after[k], s->name, "after:", err);
+        g->nodes[i].after[g->nodes[i].n_after++] = j;
+    }
+    return SIEVE_OK;
+}
+
 static sieve_status add_edges(sieve_graph *g, int i, sieve_err *err)
 {
     const sieve_pipeline *p = g->pipeline;
@@ -97,17 +128,8 @@ static sieve_status add_edges(sieve_graph *g, int i, sieve_err *err)
     for (int k = 0; k < s->n_inputs; k++) {
         const sieve_pinput *in = &s->inputs[k];
         int from = node_index(g, in->stage);
-        if (from < 0) {
-            char known[2048] = "";
-            for (int j = 0; j < g->n_nodes; j++)
-                if (strlen(known) + strlen(g->nodes[j].ps->name) + 3 < sizeof known) {
-                    if (*known)
-                        strcat(known, ", ");
-                    strcat(known, g->nodes[j].ps->name);
-                }
-            return sieve_fail(err, "%s:%d:%d: stage '%s': input '%s' is not a stage of this pipeline; "
-                                   "stages: %s", p->file, in->line, in->col, s->name, in->stage, known);
-        }
+        if (from < 0)
+            return stage_not_found(g, in, s->name, "input", err);
         const sieve_stage_desc *fd = g->nodes[from].desc;
         int from_port = 0;
         if (in->port) {
@@ -160,6 +182,9 @@ static sieve_status visit(sieve_graph *g, int v, int *mark, int *stack, int dept
     for (int e = 0; e < g->n_edges; e++)
         if (g->edges[e].to == v && visit(g, g->edges[e].from, mark, stack, depth + 1, n_order, err))
             return SIEVE_ERR;
+    for (int k = 0; k < g->nodes[v].n_after; k++)
+        if (visit(g, g->nodes[v].after[k], mark, stack, depth + 1, n_order, err))
+            return SIEVE_ERR;
     mark[v] = 2;
     g->order[(*n_order)++] = v;
     return SIEVE_OK;
@@ -183,7 +208,7 @@ sieve_status sieve_graph_build(sieve_graph *g, const sieve_pipeline *p, const si
         if (bind_stage(g, i, reg, err))
             return SIEVE_ERR;
     for (int i = 0; i < g->n_nodes; i++)
-        if (add_edges(g, i, err))
+        if (add_edges(g, i, err) || add_after(g, i, err))
             return SIEVE_ERR;
     int *mark = calloc((size_t)g->n_nodes, sizeof *mark);
     int *stack = calloc((size_t)g->n_nodes + 1, sizeof *stack);
@@ -198,8 +223,10 @@ sieve_status sieve_graph_build(sieve_graph *g, const sieve_pipeline *p, const si
 
 void sieve_graph_free(sieve_graph *g)
 {
-    for (int i = 0; i < g->n_nodes; i++)
+    for (int i = 0; i < g->n_nodes; i++) {
         sieve_rt_params_free(g->nodes[i].params);
+        free(g->nodes[i].after);
+    }
     free(g->nodes);
     free(g->edges);
     free(g->order);
@@ -219,6 +246,10 @@ void sieve_graph_dot(const sieve_graph *g, FILE *f)
         fprintf(f, "  \"%s\" -> \"%s\" [label=\"%s: %s\"];\n", g->nodes[ed->from].ps->name,
                 g->nodes[ed->to].ps->name, op->name, op->type);
     }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_after; k++)
+            fprintf(f, "  \"%s\" -> \"%s\" [style=dashed, label=\"after\"];\n",
+                    g->nodes[g->nodes[i].after[k]].ps->name, g->nodes[i].ps->name);
     fputs("}\n", f);
 }
 
@@ -251,6 +282,12 @@ void sieve_graph_write_resolved(const sieve_graph *g, FILE *f)
             for (int k = 0; k < n->ps->n_inputs; k++)
                 fprintf(f, "%s%s%s%s", k ? ", " : "", n->ps->inputs[k].stage,
                         n->ps->inputs[k].port ? "." : "", n->ps->inputs[k].port ? n->ps->inputs[k].port : "");
+            fprintf(f, "]\n");
+        }
+        if (n->n_after) {
+            fprintf(f, "    after: [");
+            for (int k = 0; k < n->n_after; k++)
+                fprintf(f, "%s%s", k ? ", " : "", g->nodes[n->after[k]].ps->name);
             fprintf(f, "]\n");
         }
         if (!n->params->n)

@@ -17,6 +17,8 @@ typedef struct sieve_node {
     const sieve_stage_desc *desc;
     const sieve_loaded_plugin *plugin;
     sieve_params *params;
+    int *after;            /* nodes that must finish before this one starts */
+    int n_after;
 } sieve_node;
 
 typedef struct sieve_graph {

@@ -107,16 +107,17 @@ static sieve_status read_params(yctx *y, yaml_node_t *m, sieve_pparam **list, in
     return SIEVE_OK;
 }
 
-static sieve_status add_input(yctx *y, sieve_pstage *s, yaml_node_t *v)
+static sieve_status add_ref(yctx *y, sieve_pstage *s, yaml_node_t *v, sieve_pinput **list, int *n,
+                            const char *key)
 {
     const char *ref = scalar(v);
     if (!ref || !*ref)
-        return at(y, v, "stage '%s': input must name a stage (or stage.port)", s->name, NULL);
-    sieve_pinput *ni = realloc(s->inputs, (size_t)(s->n_inputs + 1) * sizeof *ni);
+        return at(y, v, "stage '%s': '%s' must name a stage (or stage.port)", s->name, key);
+    sieve_pinput *ni = realloc(*list, (size_t)(*n + 1) * sizeof *ni);
     if (!ni)
         return sieve_fail(y->err, "out of memory");
-    s->inputs = ni;
-    sieve_pinput *in = &ni[s->n_inputs++];
+    *list = ni;
+    sieve_pinput *in = &ni[(*n)++];
     const char *dot = strchr(ref, '.');
     in->stage = dot ? strndup(ref, (size_t)(dot - ref)) : strdup(ref);
     in->port = dot ? strdup(dot + 1) : NULL;
@@ -125,7 +126,19 @@ static sieve_status add_input(yctx *y, sieve_pstage *s, yaml_node_t *v)
     return SIEVE_OK;
 }
 
-static const char *stage_keys[] = {"plugin", "input", "params", "backend", "threads", "doc"};
+/* A scalar or a sequence of stage references, for 'input' and 'after'. */
+static sieve_status add_refs(yctx *y, sieve_pstage *s, yaml_node_t *v, sieve_pinput **list, int *n,
+                             const char *key)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return add_ref(y, s, v, list, n, key);
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
+        if (add_ref(y, s, node(y, *it), list, n, key))
+            return SIEVE_ERR;
+    return SIEVE_OK;
+}
+
+static const char *stage_keys[] = {"plugin", "input", "after", "params", "backend", "threads", "doc"};
 
 static sieve_status read_stage(yctx *y, sieve_pstage *s, yaml_node_t *m)
 {
@@ -144,13 +157,11 @@ static sieve_status read_stage(yctx *y, sieve_pstage *s, yaml_node_t *m)
             s->plugin_line = line_of(v);
             s->plugin_col = col_of(v);
         } else if (!strcmp(k, "input")) {
-            if (v->type == YAML_SEQUENCE_NODE) {
-                for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
-                    if (add_input(y, s, node(y, *it)))
-                        return SIEVE_ERR;
-            } else if (add_input(y, s, v)) {
+            if (add_refs(y, s, v, &s->inputs, &s->n_inputs, "input"))
                 return SIEVE_ERR;
-            }
+        } else if (!strcmp(k, "after")) {
+            if (add_refs(y, s, v, &s->after, &s->n_after, "after"))
+                return SIEVE_ERR;
         } else if (!strcmp(k, "params")) {
             if (read_params(y, v, &s->params, &s->n_params))
                 return SIEVE_ERR;
@@ -159,11 +170,11 @@ static sieve_status read_stage(yctx *y, sieve_pstage *s, yaml_node_t *m)
             if (read_param(y, k, v, &s->params, &s->n_params))
                 return SIEVE_ERR;
         } else if (strcmp(k, "doc") != 0) {
-            const char *near = sieve_rt_closest(k, stage_keys, 6);
+            const char *near = sieve_rt_closest(k, stage_keys, 7);
             char hint[128] = "";
             if (near)
                 snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
-            return at(y, kn, "unknown key '%s' in a stage; known: plugin, input, params, backend, threads, doc%s", k, hint);
+            return at(y, kn, "unknown key '%s' in a stage; known: plugin, input, after, params, backend, threads, doc%s", k, hint);
         }
     }
     if (!s->plugin)
@@ -268,6 +279,11 @@ void sieve_pipeline_free(sieve_pipeline *p)
             free(s->inputs[k].port);
         }
         free(s->inputs);
+        for (int k = 0; k < s->n_after; k++) {
+            free(s->after[k].stage);
+            free(s->after[k].port);
+        }
+        free(s->after);
         sieve_pparams_free(s->params, s->n_params);
     }
     free(p->stages);

@@ -26,6 +26,8 @@ typedef struct sieve_pstage {
     int plugin_line, plugin_col;
     sieve_pinput *inputs;
     int n_inputs;
+    sieve_pinput *after;    /* stages that must finish before this one starts */
+    int n_after;
     sieve_pparam *params;
     int n_params;
 } sieve_pstage;

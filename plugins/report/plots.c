@@ -111,7 +111,7 @@ sieve_status sieve_report_plots(const char *dir, const char *metrics_path,
         n += (size_t)snprintf(script + n, cap - n,
                               "set terminal pngcairo size 600,450\nset output '%s/accuracy.png'\n"
                               "set title 'greedy accuracy on held-out problems (95%% interval)'\n"
-                              "set xlabel ''\nset ylabel 'accuracy (%%)'\nset grid\nset xrange [-0.6:%d.6]\n"
+                              "set xlabel ''\nset ylabel 'accuracy (%%)'\nset grid\nset xrange [-0.6:%d.6]\nset yrange [0:100]\n"
                               "set style fill solid 0.5\nset boxwidth 0.5\n"
                               "plot '%s' using 1:3:xtic(2) with boxes notitle, "
                               "'' using 1:3:4:5 with yerrorbars lc rgb 'black' pt 7 notitle\n",

@@ -56,6 +56,14 @@ stages:
 Y
 expect cycle_is_named 2 "cycle: (a -> c -> b -> a|a -> b -> c -> a)" -- "$SIEVE" validate "$T/cycle.yaml"
 
+cat >"$T/aftercycle.yaml" <<'Y'
+pipeline: p
+stages:
+  a: {plugin: test-count, after: b}
+  b: {plugin: head, input: a, params: {n: 1}}
+Y
+expect after_cycle_is_named 2 "cycle: (a -> b -> a|b -> a -> b)" -- "$SIEVE" validate "$T/aftercycle.yaml"
+
 cat >"$T/missing.yaml" <<'Y'
 pipeline: p
 stages:

@@ -107,6 +107,23 @@ grep -q "testkit: tensors made 250 released 250" "$T/tens2.err" && ok tensors_re
     || bad tensors_released_exactly_once "$(cat "$T/tens2.err")"
 "$SIEVE" plugins test-tensor-out | grep -q "tensor(i32,2)" && ok plugins_shows_tensor_ports || bad plugins_shows_tensor_ports
 
+# after: a stage starts once another has finished, and still takes its
+# input from a producer it shares with that stage (no deadlock at 200 batches
+# against rings of 16).
+cat >"$T/after.yaml" <<Y
+pipeline: after
+stages:
+  nums: {plugin: test-count, params: {n: 20000}}
+  first: {plugin: jsonl-write, input: nums, params: {path: "{run}/first.jsonl"}}
+  second: {plugin: jsonl-write, input: nums, after: first, params: {path: "{run}/second.jsonl"}}
+Y
+timeout 60 "$SIEVE" run "$T/after.yaml" --runs-dir "$T/after" 2>"$T/after.err" || bad after_run "$(tail -3 "$T/after.err")"
+d=$(echo "$T"/after/after/*)
+[ "$(wc -l <"$d/second.jsonl")" -eq 20000 ] && cmp -s "$d/first.jsonl" "$d/second.jsonl" \
+    && grep -n "wrote" "$T/after.err" | head -1 | grep -q "\[first\]" \
+    && ok after_waits_and_holds_shared_input || bad after_waits_and_holds_shared_input "$(cat "$T/after.err")"
+"$SIEVE" graph "$T/after.yaml" | grep -q '"first" -> "second" \[style=dashed' && ok graph_shows_after || bad graph_shows_after
+
 # Kill -9 mid-run, then resume: nothing lost, nothing duplicated.
 cat >"$T/slow.yaml" <<Y
 pipeline: slow
