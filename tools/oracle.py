@@ -8,7 +8,7 @@ written here with struct/json (neither transformers nor the safetensors package
 is needed). Run with /usr/bin/python3.
 
 Subcommands
-  make-model --config JSON --out DIR --seed S [--dtype f32|bf16|f16]
+  make-model --config JSON --out DIR --seed S [--dtype f32|bf16]
       HF directory (config.json, model.safetensors) with HF's init:
       Linear/Embedding ~ normal(0, initializer_range), RMSNorm weights 1.
   make-model ... [--shards N]   (N > 1: model-0000i-of-0000N + index.json)
@@ -21,7 +21,21 @@ Subcommands
   bench --config JSON --batch B --seq T --threads N [--reps R]
       Times the f32 scoring forward (logits, log-softmax, gather) and prints
       one JSON line {"tokens_per_s": ..., "threads": N}.
-(Room for later: generate, grads.)
+  grads --model DIR --ids ... --labels ... --out DIR
+      HF causal-LM loss (labels -100 ignored) and every parameter gradient in
+      f64: DIR/model.safetensors (gradients under the weights' names),
+      DIR/config.json, DIR/loss.json.
+  train-steps --model DIR --ids ... --labels ... --out DIR [--steps 5 --lr ...]
+      torch.optim.AdamW steps on that batch (f64): DIR/losses.json and the
+      weights after the last step as an HF directory.
+  bench-train --config tiny --batch B --seq T --threads N
+      Times f32 training steps (forward, loss, backward, AdamW); one JSON line.
+  generate --model DIR --ids "1,2;3,4,5" [--max-new-tokens N] [--eos ID]
+      Greedy generation with HF generate() semantics (full forward per
+      step, f64): one JSON line per prompt {"ids", "finish_reason", "min_margin"}.
+  bench-generate --config tiny --batch B --prompt 64 --new 192 --threads N
+      PyTorch f32 decoding with a K/V cache: {"tokens_per_s": ...}.
+(Room for later: nothing.)
 """
 import argparse
 import json
@@ -320,6 +334,223 @@ def cmd_bench(a):
                       "seconds": best}))
 
 
+# --------------------------------------------------------------------------
+# training: loss and gradients, AdamW steps, a training benchmark
+# (HF LlamaForCausalLM's loss: logits[:, :-1] against labels[:, 1:], mean
+# cross-entropy over labels != -100; torch.optim.AdamW;
+# torch.nn.utils.clip_grad_norm_)
+
+def _leaf_params(P, dtype):
+    return {k: v.detach().to(dtype).clone().requires_grad_(True) for k, v in P.items()}
+
+
+def hf_causal_lm_loss(c, P, ids, labels, dtype):
+    logits = forward(c, P, ids, dtype)
+    V = logits.shape[-1]
+    return torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
+
+
+def _write_model_dir(c, tensors, out):
+    os.makedirs(out, exist_ok=True)
+    write_safetensors(os.path.join(out, "model.safetensors"), tensors, "f32")
+    write_config(c, os.path.join(out, "config.json"), "f32")
+
+
+def cmd_grads(a):
+    """Loss and every parameter's gradient for one batch, in f64. Gradients
+    are written as an HF model directory (same names and shapes as the
+    weights) so that the model loader reads them back."""
+    c, P = load_model(a.model)
+    ids, labels = parse_ids(a.ids), parse_ids(a.labels)
+    L = _leaf_params(P, torch.float64)
+    loss = hf_causal_lm_loss(c, L, ids, labels, torch.float64)
+    loss.backward()
+    _write_model_dir(c, {k: v.grad for k, v in L.items()}, a.out)
+    with open(os.path.join(a.out, "loss.json"), "w") as f:
+        json.dump({"loss": loss.item()}, f)
+
+
+def cmd_train_steps(a):
+    """`steps` AdamW steps on one fixed batch (f64): the loss before each step
+    and the weights after the last, as an HF model directory."""
+    c, P = load_model(a.model)
+    ids, labels = parse_ids(a.ids), parse_ids(a.labels)
+    L = _leaf_params(P, torch.float64)
+    names = sorted(L)
+    opt = torch.optim.AdamW([L[n] for n in names], lr=a.lr, betas=(a.beta1, a.beta2),
+                            eps=a.eps, weight_decay=a.weight_decay)
+    losses, norms = [], []
+    for step in range(a.steps):
+        opt.zero_grad()
+        loss = hf_causal_lm_loss(c, L, ids, labels, torch.float64)
+        loss.backward()
+        if step == 0 and a.grads_out:
+            _write_model_dir(c, {k: v.grad for k, v in L.items()}, a.grads_out)
+            with open(os.path.join(a.grads_out, "loss.json"), "w") as f:
+                json.dump({"loss": loss.item()}, f)
+        if a.max_grad_norm > 0:
+            norms.append(torch.nn.utils.clip_grad_norm_([L[n] for n in names], a.max_grad_norm).item())
+        opt.step()
+        losses.append(loss.item())
+    _write_model_dir(c, {k: v.detach() for k, v in L.items()}, a.out)
+    with open(os.path.join(a.out, "losses.json"), "w") as f:
+        json.dump({"losses": losses, "grad_norms": norms}, f)
+
+
+def cmd_bench_train(a):
+    """Tokens per second of f32 training steps (forward, loss, backward,
+    AdamW) of a config on random tokens; one JSON line."""
+    torch.set_num_threads(a.threads)
+    c = load_config(TINY if a.config == "tiny" else a.config)
+    L = _leaf_params(init_params(c, 1), torch.float32)
+    opt = torch.optim.AdamW(list(L.values()), lr=1e-4, weight_decay=0.0)
+    g = torch.Generator().manual_seed(2)
+    ids = torch.randint(0, c["vocab_size"], (a.batch, a.seq), generator=g)
+    best = float("inf")
+    for _ in range(a.reps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        hf_causal_lm_loss(c, L, ids, ids, torch.float32).backward()
+        opt.step()
+        best = min(best, time.perf_counter() - t0)
+    print(json.dumps({"tokens_per_s": a.batch * a.seq / best, "threads": a.threads,
+                      "seconds": best}))
+
+
+def add_training_commands(sub):
+    for name, fn in (("grads", cmd_grads), ("train-steps", cmd_train_steps)):
+        p = sub.add_parser(name)
+        p.add_argument("--model", required=True)
+        p.add_argument("--ids", required=True, help="as for logits: 'a,b;c,d' or @FILE")
+        p.add_argument("--labels", required=True, help="like ids; -100 where no loss is taken")
+        p.add_argument("--out", required=True, help="output directory")
+        p.set_defaults(fn=fn)
+        if name == "train-steps":
+            p.add_argument("--steps", type=int, default=5)
+            p.add_argument("--lr", type=float, default=1e-3)
+            p.add_argument("--beta1", type=float, default=0.9)
+            p.add_argument("--beta2", type=float, default=0.999)
+            p.add_argument("--eps", type=float, default=1e-8)
+            p.add_argument("--weight-decay", type=float, default=0.0)
+            p.add_argument("--max-grad-norm", type=float, default=0.0)
+            p.add_argument("--grads-out", help="also write the first step's grads (as grads)")
+    p = sub.add_parser("bench-train")
+    p.add_argument("--config", default="tiny")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--seq", type=int, default=256)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reps", type=int, default=3)
+    p.set_defaults(fn=cmd_bench_train)
+
+
+
+# --------------------------------------------------------------------------
+# generation (the sampler's oracle and its benchmark peer)
+
+def cmd_generate(a):
+    """Greedy decoding with Hugging Face generate()'s semantics: each new token
+    is the argmax (first index on ties) of the last position's logits from a
+    full forward over prompt + tokens so far; stop after eos_token_id (not
+    included in `ids`) or max_new_tokens tokens. One JSON line per prompt:
+    {"ids": [...], "finish_reason": "eos"|"length", "min_margin": m}, where
+    m is the smallest top-1 minus top-2 logit gap met (how safe the argmax is)."""
+    c, P = load_model(a.model)
+    dt = torch.float64 if a.dtype == "f64" else torch.float32
+    eos = a.eos if a.eos is not None else c.get("eos_token_id")
+    prompts = []
+    for s in a.ids:
+        if s.startswith("@"):
+            with open(s[1:]) as f:
+                s = f.read().strip()
+        prompts += [[int(t) for t in r.split(",") if t.strip()] for r in s.split(";") if r.strip()]
+    out = []
+    for pr in prompts:
+        seq, gen, margin, finish = list(pr), [], float("inf"), "length"
+        with torch.no_grad():
+            for _ in range(a.max_new_tokens):
+                logits = forward(c, P, torch.tensor([seq], dtype=torch.long), dt)[0, -1]
+                top = torch.topk(logits, 2).values
+                margin = min(margin, float(top[0] - top[1]))
+                t = int(torch.argmax(logits))
+                if eos is not None and t == eos:
+                    finish = "eos"
+                    break
+                gen.append(t)
+                seq.append(t)
+        out.append(json.dumps({"ids": gen, "finish_reason": finish, "min_margin": margin}))
+    text = "\n".join(out) + "\n"
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def _forward_cached(c, P, ids, cache, pos0):
+    """forward() restricted to new positions pos0.. with a K/V cache (lists of
+    [B, KV, T, hd] tensors per layer, grown by cat), as HF's DynamicCache."""
+    B, T = ids.shape
+    H, KV, hd = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
+    eps = c["rms_norm_eps"]
+    x = P["model.embed_tokens.weight"][ids]
+    cos, sin = rotary_cos_sin(c, torch.arange(pos0, pos0 + T), x.dtype)
+    cos, sin = cos[None, None], sin[None, None]
+    Tk = pos0 + T
+    mask = torch.full((T, Tk), float("-inf"), dtype=x.dtype).triu(pos0 + 1)
+    scaling = hd ** -0.5
+    for l in range(c["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        h = rms_norm(x, P[p + "input_layernorm.weight"], eps)
+        q = (h @ P[p + "self_attn.q_proj.weight"].T).view(B, T, H, hd).transpose(1, 2)
+        k = (h @ P[p + "self_attn.k_proj.weight"].T).view(B, T, KV, hd).transpose(1, 2)
+        v = (h @ P[p + "self_attn.v_proj.weight"].T).view(B, T, KV, hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if len(cache) <= l:
+            cache.append([k, v])
+        else:
+            cache[l][0] = torch.cat([cache[l][0], k], dim=2)
+            cache[l][1] = torch.cat([cache[l][1], v], dim=2)
+        k, v = repeat_kv(cache[l][0], H // KV), repeat_kv(cache[l][1], H // KV)
+        w = torch.matmul(q, k.transpose(2, 3)) * scaling + mask
+        a_ = torch.matmul(torch.softmax(w, dim=-1), v).transpose(1, 2).reshape(B, T, H * hd)
+        x = x + a_ @ P[p + "self_attn.o_proj.weight"].T
+        h = rms_norm(x, P[p + "post_attention_layernorm.weight"], eps)
+        x = x + (torch.nn.functional.silu(h @ P[p + "mlp.gate_proj.weight"].T)
+                 * (h @ P[p + "mlp.up_proj.weight"].T)) @ P[p + "mlp.down_proj.weight"].T
+    x = rms_norm(x[:, -1:], P["model.norm.weight"], eps)
+    head = P["model.embed_tokens.weight"] if c["tie_word_embeddings"] else P["lm_head.weight"]
+    return (x @ head.T)[:, -1]
+
+
+def cmd_bench_generate(a):
+    """PyTorch f32 decoding with a K/V cache: B sequences of a random prompt
+    of --prompt tokens, then --new tokens each (multinomial at temperature
+    0.7, no early stop). Prints {"tokens_per_s": generated/s, ...}; with
+    --k the B sequences share one prompt (prefill run once, cache expanded)."""
+    torch.set_num_threads(a.threads)
+    c = load_config(TINY if a.config == "tiny" else a.config)
+    P = init_params(c, 1)
+    g = torch.Generator().manual_seed(2)
+    best = float("inf")
+    with torch.no_grad():
+        for _ in range(a.reps):
+            ids = torch.randint(0, c["vocab_size"], (a.batch, a.prompt), generator=g)
+            t0 = time.perf_counter()
+            cache = []
+            logits = _forward_cached(c, P, ids, cache, 0)
+            pos = a.prompt
+            for _ in range(a.new):
+                probs = torch.softmax(logits / 0.7, dim=-1)
+                nxt = torch.multinomial(probs, 1, generator=g)
+                logits = _forward_cached(c, P, nxt, cache, pos)
+                pos += 1
+            best = min(best, time.perf_counter() - t0)
+    print(json.dumps({"tokens_per_s": a.batch * a.new / best, "batch": a.batch,
+                      "threads": a.threads, "seconds": best}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -345,6 +576,24 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reps", type=int, default=3)
     p.set_defaults(fn=cmd_bench)
+    add_training_commands(sub)
+    p = sub.add_parser("generate")
+    p.add_argument("--model", required=True)
+    p.add_argument("--ids", required=True, action="append",
+                   help="prompt ids: comma-separated, ';' between prompts (any lengths), or @FILE")
+    p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument("--eos", type=int, default=None, help="default: config eos_token_id")
+    p.add_argument("--dtype", choices=["f64", "f32"], default="f64")
+    p.add_argument("--out", default=None)
+    p.set_defaults(fn=cmd_generate)
+    p = sub.add_parser("bench-generate")
+    p.add_argument("--config", default="tiny")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--prompt", type=int, default=64)
+    p.add_argument("--new", type=int, default=192)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reps", type=int, default=1)
+    p.set_defaults(fn=cmd_bench_generate)
     a = ap.parse_args()
     a.fn(a)
 

@@ -174,6 +174,36 @@ sieve_status sieve_llama_score(sieve_llama_run *r, const int32_t *ids, int B, in
  * forward (for the training work's lm-head/backward and for samplers). */
 const float *sieve_llama_hidden(const sieve_llama_run *r);
 
+/* ---- training (backward.c) ----
+ * A training pass on backend k: a forward that keeps every activation, the
+ * causal-LM loss over target positions, and a backward that ACCUMULATES each
+ * parameter's gradient into a buffer laid out like params (device memory,
+ * zeroed by new and by zero_grads). The kernel table must have the backward
+ * kernels. With a host-memory backend the pass reads and the optimizer updates
+ * m->params directly; otherwise call upload/download around host changes. */
+typedef struct sieve_llama_train sieve_llama_train;
+
+sieve_status sieve_llama_train_new(sieve_llama *m, const sieve_kernels *k, sieve_kctx *kc,
+                                   int B_cap, int T_cap, sieve_llama_train **out,
+                                   sieve_err *err);
+void sieve_llama_train_free(sieve_llama_train *t);          /* NULL is fine */
+float *sieve_llama_train_params(sieve_llama_train *t);      /* device [n_params] */
+float *sieve_llama_train_grads(sieve_llama_train *t);       /* device [n_params] */
+void sieve_llama_train_zero_grads(sieve_llama_train *t);
+void sieve_llama_train_download(sieve_llama_train *t);      /* device params -> m->params */
+void sieve_llama_train_upload(sieve_llama_train *t);        /* m->params -> device */
+
+/* Forward and backward over B sequences of T tokens from position 0.
+ *   ids[B*T], targets[B*T]   host; targets[i] is the token predicted at i
+ *                            (usually ids[i+1]), < 0 where no loss is taken
+ * The gradient is that of scale * sum over targets of -log p(target), added
+ * to the gradient buffer (scale = 1/N gives the mean over N targets spread
+ * over several micro-batches). *nll_sum += that sum (unscaled), *n_targets +=
+ * the number of targets; either may be NULL. */
+sieve_status sieve_llama_loss_grad(sieve_llama_train *t, const int32_t *ids,
+                                   const int32_t *targets, int B, int T, float scale,
+                                   double *nll_sum, long *n_targets, sieve_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,8 @@
 /* The kernels-cpu plugin: no stages, one kernel vtable (f32 on the host,
  * OpenBLAS for matmul, a thread pool for everything else). The backward
- * kernels are left NULL until the training work adds them. */
+ * kernels live in backward.c. */
 #include "kcpu.h"
+#include "backward.h"
 #include "sieve/plugin.h"
 
 static const sieve_kernels cpu_kernels = {
@@ -28,6 +29,13 @@ static const sieve_kernels cpu_kernels = {
     .embedding = kcpu_embedding,
     .log_softmax = kcpu_log_softmax,
     .cross_entropy = kcpu_cross_entropy,
+    .matmul_backward = kcpu_matmul_backward,
+    .rmsnorm_backward = kcpu_rmsnorm_backward,
+    .rope_backward = kcpu_rope_backward,
+    .attention_backward = kcpu_attention_backward,
+    .swiglu_backward = kcpu_swiglu_backward,
+    .embedding_backward = kcpu_embedding_backward,
+    .cross_entropy_backward = kcpu_cross_entropy_backward,
     .adamw = kcpu_adamw,
 };
 
