@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" >build.log 2>&1 || { tail -40 build.log; exit 1; }
+cmake --build build -j "$(nproc)" >build/build.log 2>&1 || { tail -40 build/build.log; exit 1; }
 pipeline=pipelines/demo.yaml
 [ -f "$pipeline" ] || pipeline=pipelines/gsm8k-subsets.yaml
 ./build/runtime/sieve run "$pipeline" "$@"

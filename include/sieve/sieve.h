@@ -6,5 +6,6 @@
 #include "sieve/record.h"
 #include "sieve/tensor.h"
 #include "sieve/ring.h"
+#include "sieve/pool.h"
 #include "sieve/plugin.h"
 #endif

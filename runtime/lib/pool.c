@@ -1,0 +1,116 @@
+/* The fork-join thread pool (see sieve/pool.h). */
+#include "sieve/pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct sieve_pool {
+    int threads;             /* including the caller */
+    pthread_t *workers;      /* threads - 1 of them */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;     /* a new job or quit */
+    pthread_cond_t done;     /* the last worker finished the job */
+    uint64_t generation;     /* bumped per job, under mu */
+    int busy;                /* workers still inside the current job */
+    int quit;
+    sieve_pool_fn fn;
+    void *arg;
+    int n_tasks;
+    atomic_int next;         /* next task index to hand out */
+};
+
+static void drain(sieve_pool *p)
+{
+    for (;;) {
+        int t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (t >= p->n_tasks) return;
+        p->fn(p->arg, t);
+    }
+}
+
+static void *worker(void *arg)
+{
+    sieve_pool *p = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
+        if (p->quit) break;
+        seen = p->generation;
+        pthread_mutex_unlock(&p->mu);
+        drain(p);
+        pthread_mutex_lock(&p->mu);
+        if (--p->busy == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+sieve_pool *sieve_pool_new(int threads)
+{
+    if (threads < 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (int)cores : 1;
+    }
+    sieve_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->threads = threads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->next, 0);
+    if (threads > 1) {
+        p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
+        if (!p->workers) { sieve_pool_free(p); return NULL; }
+        for (int i = 0; i < threads - 1; i++) {
+            if (pthread_create(&p->workers[i], NULL, worker, p) != 0) {
+                p->threads = i + 1;  /* only i workers exist */
+                sieve_pool_free(p);
+                return NULL;
+            }
+        }
+    }
+    return p;
+}
+
+void sieve_pool_free(sieve_pool *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->threads - 1 && p->workers; i++) pthread_join(p->workers[i], NULL);
+    free(p->workers);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
+    free(p);
+}
+
+int sieve_pool_threads(const sieve_pool *p) { return p->threads; }
+
+void sieve_pool_run(sieve_pool *p, int n_tasks, sieve_pool_fn fn, void *arg)
+{
+    if (n_tasks <= 0) return;
+    if (p->threads == 1 || n_tasks == 1) {
+        for (int t = 0; t < n_tasks; t++) fn(arg, t);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->arg = arg;
+    p->n_tasks = n_tasks;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    p->busy = p->threads - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    drain(p);
+    pthread_mutex_lock(&p->mu);
+    while (p->busy > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
