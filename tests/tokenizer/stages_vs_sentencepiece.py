@@ -118,6 +118,38 @@ def trained_model_agrees_with_sentencepiece(tmp):
           n_tok < 0.6 * n_chr, f"{n_tok} tokens for {n_chr} characters")
 
 
+def sentencepiece_trained_models_agree(tmp):
+    """Models trained by SentencePiece itself exercise what LLaMA's does not:
+    an nmt_nfkc precompiled character map, user-defined pieces, whitespace
+    folding, and (second model) no byte fallback."""
+    gsm = [json.loads(l) for l in open(os.path.join(SHARED, "gsm8k", "train.jsonl"))][:600]
+    corpus = os.path.join(tmp, "corpus.txt")
+    extra = "\uff21\uff22\uff23\u3000\uff46\uff55\uff4c\uff4c \ufb01 \u2460 \u337f \u216b \uff76\uff80\uff76\uff85"
+    with open(corpus, "w", encoding="utf-8") as f:
+        for g in gsm:
+            f.write(g["question"] + "\n" + g["answer"] + "\n")
+        f.write(extra + "\n")
+    rng = random.Random(11)
+    probe = [g["question"] for g in gsm[:100]] + [random_text(rng) for _ in range(1500)] + [
+        extra, "  <sep>  <<3*4=12>>  ", "\u3000\u3000x", "A\u0301 \u00c5 \u212b", ""]
+    for name, opts in [("nfkc", dict(normalization_rule_name="nmt_nfkc", byte_fallback=True,
+                                     user_defined_symbols=["<sep>", "<<"])),
+                       ("plain", dict(byte_fallback=False))]:
+        prefix = os.path.join(tmp, name)
+        spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix, vocab_size=700,
+                                       model_type="bpe", character_coverage=1.0,
+                                       minloglevel=2, **opts)
+        sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
+        enc, _, _ = stage("tokenize", [{"text": t} for t in probe], f"tokenizer={prefix}.model")
+        bad = [t for t, o in zip(probe, enc) if o["ids"] != sp.encode(t)]
+        check(f"SentencePiece-trained model '{name}' encodes as python3-sentencepiece", not bad,
+              f"{len(bad)} differ, e.g. {bad[:2]!r}")
+        back, _, _ = stage("detokenize", enc, f"tokenizer={prefix}.model")
+        bad = [t for t, b in zip(probe, back) if b["text"] != sp.decode(sp.encode(t))]
+        check(f"... and decodes as python3-sentencepiece ('{name}')", not bad,
+              f"{len(bad)} differ, e.g. {bad[:2]!r}")
+
+
 def errors_are_clear(tmp):
     _, rc, err = stage("tokenize", [{"text": "a"}, {"other": 1}], f"tokenizer={LLAMA}",
                        expect_ok=False)
@@ -144,6 +176,7 @@ def main():
         golden_through_stages()
         differential_random_strings()
         trained_model_agrees_with_sentencepiece(tmp)
+        sentencepiece_trained_models_agree(tmp)
         errors_are_clear(tmp)
     print(f"{failures} failed")
     return 1 if failures else 0
