@@ -1,0 +1,20 @@
+/* Calculator mode (GSM8K's sampling trick): when the completion so far ends
+ * with "<<expr=" (an annotation left open), the sampler evaluates expr and
+ * forces "result>>". */
+#ifndef SIEVE_SAMPLE_CALC_H
+#define SIEVE_SAMPLE_CALC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when the build has the gsm8k plugin's safe evaluator. */
+bool smp_calc_available(void);
+
+/* If text ends inside an open "<<" annotation right after its first '=',
+ * with an expression GSM8K's calculator accepts (commas dropped, only
+ * "0123456789*+-/.()"), writes "result>>" to out (NUL-terminated) and
+ * returns true. Integral results print as integers, others with the fewest
+ * digits that round-trip. */
+bool smp_calc_continuation(const char *text, size_t len, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,54 @@
+/* The sampler's model runner: a LLaMA forward over ragged rows, each row one
+ * token of some sequence slot at its own position, with a K/V cache per slot.
+ *
+ * One call serves both prefill (rows = consecutive positions of one slot) and
+ * batched decode (one row per live slot, each at its own length). Matmuls go
+ * through the row-invariant kernel (matmul.h) and attention through a per-row
+ * loop here, so a row's result depends only on its token, its position and
+ * its slot's cached keys/values: not on which rows run beside it, on how a
+ * prompt is chunked, or on the thread count. The per-row elementwise kernels
+ * (embedding, RMSNorm, RoPE, SwiGLU, add) come from the backend's vtable,
+ * which promises row invariance for them; the backend must use host memory.
+ *
+ * Slot caches are separate allocations sized per slot (prompt + new tokens),
+ * so memory follows what is live, and a prompt's prefill can be copied into
+ * other slots (the k samples of a question share one prefill). */
+#ifndef SIEVE_SAMPLE_ENGINE_H
+#define SIEVE_SAMPLE_ENGINE_H
+
+#include <stdint.h>
+
+#include "pool.h"
+#include "sieve/kernels.h"
+#include "sieve/llama.h"
+
+typedef struct smp_engine smp_engine;
+
+/* n_slots sequences, at most max_rows rows per forward call (longer prefills
+ * are cut into chunks of max_rows by smp_prefill). */
+sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_kctx *kc,
+                            smp_pool *pool, int n_slots, int max_rows, smp_engine **out,
+                            sieve_err *err);
+void smp_engine_free(smp_engine *e);   /* NULL is fine */
+
+/* Makes slot able to hold T positions (its contents are kept only when it
+ * already could). */
+sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err);
+/* Copies positions [0, n) of every layer's K/V from slot src to slot dst
+ * (dst must hold n positions). */
+void smp_slot_copy(smp_engine *e, int dst, int src, int n);
+
+/* Forward of M rows: row i is token ids[i] at position pos[i] of slot
+ * slot[i]; the row's K/V go into the cache, and it attends to positions
+ * 0..pos[i] of its slot (rows of one slot in one call must be in position
+ * order). logits[n_logits, V] (host) gets the rows listed in logit_rows. */
+sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
+                         const int32_t *pos, int M, const int *logit_rows, int n_logits,
+                         float *logits, sieve_err *err);
+
+/* Prefill of n tokens into slot from position 0, in chunks of max_rows;
+ * logits[V] of the last position. */
+sieve_status smp_prefill(smp_engine *e, int slot, const int32_t *ids, int n, float *logits,
+                         sieve_err *err);
+
+#endif
