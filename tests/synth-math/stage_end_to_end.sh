@@ -27,8 +27,17 @@ if cmp -s "$tmp/all.jsonl" "$tmp/other.jsonl"; then echo "seed has no effect"; e
 run --param n=200 --param seed=5 --param paths=4 --param min_steps=3 \
     --param max_steps=4 --param order=canonical > "$tmp/paths.jsonl"
 /usr/bin/python3 "$ref" "$tmp/paths.jsonl"
-/usr/bin/python3 - "$tmp/paths.jsonl" <<'PY'
+run --param n=200 --param seed=5 --param paths=1 --param min_steps=3 \
+    --param max_steps=4 --param order=canonical > "$tmp/one.jsonl"
+run --param n=200 --param seed=5 --param paths=3 > "$tmp/random3.jsonl"
+/usr/bin/python3 - "$tmp/paths.jsonl" "$tmp/one.jsonl" "$tmp/random3.jsonl" "$tmp/all.jsonl" <<'PY'
 import json, sys, collections
+recs = lambda f: [json.loads(l) for l in open(f)]
+# Path 0 does not depend on how many paths were asked for.
+first = [r for r in recs(sys.argv[1]) if r["path"] == 0]
+assert first == recs(sys.argv[2]), "canonical path 0 changes with paths"
+first = [r for r in recs(sys.argv[3]) if r["path"] == 0]
+assert first == recs(sys.argv[4])[:200], "random path 0 changes with paths"
 per = collections.Counter(json.loads(l)["qid"] for l in open(sys.argv[1]))
 # Every problem has 2 or more paths; a few small ones have fewer than 4.
 assert len(per) == 200 and set(per.values()) <= {2, 3, 4}, per.most_common(3)
