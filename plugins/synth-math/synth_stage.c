@@ -16,6 +16,7 @@ typedef struct synth_stage {
     sieve_synth_opts opts;
     int64_t n, next, offset;
     int paths;
+    int64_t count_cap; /* > 0: add n_paths, distinct equation lists up to this */
     int canonical; /* answer 0 is the story-order path, not a random one */
     const char *split_name;
     sieve_ctx *ctx;
@@ -44,6 +45,9 @@ static sieve_status synth_create(const sieve_params *params, sieve_ctx *ctx, voi
         return sieve_fail(err, "params min_steps/max_steps: need %d <= %lld <= %lld <= %d",
                           SIEVE_SYNTH_MIN_STEPS, (long long)lo, (long long)hi,
                           SIEVE_SYNTH_MAX_STEPS);
+    int64_t count_cap = sieve_param_int(params, "count_paths");
+    if (count_cap < 0 || count_cap > 100000)
+        return sieve_fail(err, "param count_paths: %lld is not in 0..100000", (long long)count_cap);
     if (distr < 0 || distr > 3)
         return sieve_fail(err, "param distractors: %lld is not in 0..3", (long long)distr);
     /* templates: a list, each item possibly "a,b" (one CLI --param). */
@@ -81,6 +85,7 @@ static sieve_status synth_create(const sieve_params *params, sieve_ctx *ctx, voi
     s->n = n;
     s->offset = offset;
     s->paths = (int)paths;
+    s->count_cap = count_cap;
     s->canonical = !strcmp(order, "canonical");
     s->ctx = ctx;
     *state = s;
@@ -131,7 +136,8 @@ static sieve_status add_records(const synth_stage *s, int64_t index, sieve_batch
     char qid[64], gold[32];
     snprintf(qid, sizeof qid, "synth-%s-%lld", s->split_name, (long long)index);
     snprintf(gold, sizeof gold, "%lld", (long long)sieve_synth_gold(p));
-    int rc = 0;
+    int64_t n_paths = s->count_cap > 0 ? sieve_synth_count_paths(p, s->count_cap) : 0;
+    int rc = n_paths < 0;
     for (int i = 0; i < n; i++) {
         sieve_record *r = sieve_batch_add(batch);
         rc |= !r;
@@ -144,6 +150,8 @@ static sieve_status add_records(const synth_stage *s, int64_t index, sieve_batch
             rc |= sieve_record_set_int(r, "path", i);
             rc |= sieve_record_set_int(r, "steps", sieve_synth_steps(p));
             rc |= sieve_record_set_cstr(r, "template", sieve_synth_template(p));
+            if (s->count_cap > 0)
+                rc |= sieve_record_set_int(r, "n_paths", n_paths);
         }
         free(answers[i]);
     }
@@ -193,6 +201,8 @@ static const sieve_param_desc params[] = {
     {"distractors", SIEVE_P_INT, "1", "most irrelevant sentences per question (0..3)"},
     {"templates", SIEVE_P_LIST, "",
      "story templates to use (shop, relations, share, groups, savings); empty: all"},
+    {"count_paths", SIEVE_P_INT, "0",
+     "when > 0, add n_paths: distinct equation lists of the problem, counted up to this"},
     {"offset", SIEVE_P_INT, "0", "index of the first problem (for disjoint chunks of a split)"},
 };
 

@@ -48,6 +48,16 @@ run --param n=600 --param seed=5 --param split=test > "$tmp/test.jsonl"
 /usr/bin/python3 "$ref" "$tmp/test.jsonl"
 /usr/bin/python3 "$ref" --disjoint "$tmp/all.jsonl" "$tmp/test.jsonl"
 
+# n_paths is at least the number of distinct paths the stage can write.
+run --param n=50 --param seed=5 --param paths=8 --param count_paths=1000 > "$tmp/counted.jsonl"
+/usr/bin/python3 - "$tmp/counted.jsonl" <<'PY'
+import json, sys, collections
+recs = [json.loads(l) for l in open(sys.argv[1])]
+per = collections.Counter(r["qid"] for r in recs)
+for r in recs:
+    assert r["n_paths"] >= 2 and per[r["qid"]] == min(8, r["n_paths"]), r
+PY
+
 run --param n=100 --param templates=shop,savings > "$tmp/some.jsonl"
 /usr/bin/python3 - "$tmp/some.jsonl" <<'PY'
 import json, sys
