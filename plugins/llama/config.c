@@ -162,6 +162,9 @@ sieve_status sieve_llama_config_parse(const char *json, size_t len, const char *
     if (c.n_heads % c.n_kv_heads)
         return sieve_fail(err, "%s: config field 'num_key_value_heads' = %d does not divide "
                           "'num_attention_heads' = %d", path, c.n_kv_heads, c.n_heads);
+    if (c.head_dim > MAX_HEAD_DIM)
+        return sieve_fail(err, "%s: config fields 'hidden_size' / 'num_attention_heads' give "
+                          "head_dim %d, more than %d", path, c.head_dim, MAX_HEAD_DIM);
     if (c.head_dim % 2)
         return sieve_fail(err, "%s: config field 'head_dim' = %d must be even (RoPE)", path,
                           c.head_dim);
