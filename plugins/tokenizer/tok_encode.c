@@ -19,7 +19,7 @@ typedef struct sym {
 } sym;
 
 typedef struct pair {
-    float score;
+    uint64_t key;          /* score, then smaller left first: one integer compare */
     int32_t left, right;
     uint32_t size;         /* merged length, to detect stale entries */
     int32_t id;
@@ -76,7 +76,21 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
 /* a outranks b: higher score, then smaller left index */
 static inline bool above(const pair *a, const pair *b)
 {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
+    return a->key > b->key;
+}
+
+/* The heap key: the score's bits mapped so that unsigned order is float
+ * order (negatives flipped), above the complement of the left index. -0.0
+ * and 0.0 compare equal as floats: map both to one key. NaN scores sort
+ * above everything; SentencePiece's order for them is unspecified anyway. */
+static inline uint64_t pair_key(float score, int32_t left)
+{
+    uint32_t u;
+    if (score == 0.0f)
+        score = 0.0f;
+    memcpy(&u, &score, 4);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return (uint64_t)u << 32 | (uint32_t)~(uint32_t)left;
 }
 
 static void sift_down(pair *h, size_t n, size_t i)
@@ -127,7 +141,7 @@ static bool maybe_add(const sieve_tokenizer *tok, work *w, int32_t left, int32_t
     if (!grow((void **)&w->heap, &w->heap_cap, w->heap_n + 1, sizeof *w->heap))
         return false;
     pair *p = &w->heap[w->heap_n++];
-    p->score = tok->pieces[id].score;
+    p->key = pair_key(tok->pieces[id].score, left);
     p->left = left;
     p->right = right;
     p->size = n;

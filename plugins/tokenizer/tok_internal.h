@@ -39,9 +39,13 @@ bool tok_sb_bytes(tok_sb *b, uint32_t field, const void *data, size_t n);
 bool tok_sb_fixed32(tok_sb *b, uint32_t field, uint32_t v);
 
 /* ---- hash map from piece text to id (open addressing) ---- */
+typedef struct tok_slot {
+    uint32_t hash;     /* full hash of the key: most misses end here */
+    uint32_t id1;      /* id + 1; 0 = empty */
+} tok_slot;
+
 typedef struct tok_map {
-    uint32_t *slots;   /* id + 1; 0 = empty */
-    uint32_t *hashes;  /* full hash of the slot's key */
+    tok_slot *slots;   /* hash and id side by side: one cache line per probe */
     uint32_t mask;
 } tok_map;
 

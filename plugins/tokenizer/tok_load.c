@@ -219,27 +219,27 @@ static bool map_init(tok_map *m, size_t count)
     while (n < count * 2)
         n *= 2;
     m->slots = calloc(n, sizeof *m->slots);
-    m->hashes = calloc(n, sizeof *m->hashes);
     m->mask = (uint32_t)(n - 1);
-    return m->slots && m->hashes;
+    return m->slots != NULL;
 }
 
 static void map_free(tok_map *m)
 {
     free(m->slots);
-    free(m->hashes);
 }
 
 int tok_map_find(const sieve_tokenizer *tok, const tok_map *m, const char *s, size_t n, uint32_t h)
 {
     uint32_t i = h & m->mask;
     for (;;) {
-        uint32_t slot = m->slots[i];
-        if (!slot)
+        tok_slot e = m->slots[i];
+        if (!e.id1)
             return -1;
-        const tok_piece *p = &tok->pieces[slot - 1];
-        if (m->hashes[i] == h && p->len == n && memcmp(p->s, s, n) == 0)
-            return (int)slot - 1;
+        if (e.hash == h) {
+            const tok_piece *p = &tok->pieces[e.id1 - 1];
+            if (p->len == n && memcmp(p->s, s, n) == 0)
+                return (int)e.id1 - 1;
+        }
         i = (i + 1) & m->mask;
     }
 }
@@ -252,10 +252,9 @@ static bool map_insert(sieve_tokenizer *tok, tok_map *m, int id)
     if (tok_map_find(tok, m, p->s, p->len, h) >= 0)
         return false;
     uint32_t i = h & m->mask;
-    while (m->slots[i])
+    while (m->slots[i].id1)
         i = (i + 1) & m->mask;
-    m->slots[i] = (uint32_t)id + 1;
-    m->hashes[i] = h;
+    m->slots[i] = (tok_slot){h, (uint32_t)id + 1};
     return true;
 }
 
