@@ -165,6 +165,44 @@ stages:
     check(per_model and per_model["m-a"]["kept"] + per_model["m-b"]["kept"] == len(paths),
           "aggregate's per-model contributions add up to the kept set")
 
+# ---- pipelines/gsm8k-rft-data.yaml: two models' samples -> SFT lines + distinct paths
+SRC = os.environ.get("SIEVE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+train = read_jsonl(os.path.join(DATA, "gsm8k", "train.jsonl"))
+with tempfile.TemporaryDirectory() as tmp:
+    files = {"a": [], "b": []}
+    n_distinct = 0
+    for d in read_jsonl(os.path.join(DATA, "dedup", "candidates.jsonl")):
+        t = train[int(d["qid"].split("-")[1])]
+        assert t["question"] == d["query"]
+        for i, c in enumerate(d["completions"]):
+            files["a" if i < 5 else "b"].append({"qid": d["qid"], "question": t["question"],
+                                                  "answer": t["answer"], "completion": c,
+                                                  "model": "model-" + ("a" if i < 5 else "b")})
+    n_distinct = sum(e["distinct_equation_lists"]
+                     for e in read_jsonl(os.path.join(DATA, "dedup", "expected.jsonl")))
+    for k, recs in files.items():
+        with open(os.path.join(tmp, k + ".jsonl"), "w") as f:
+            f.writelines(json.dumps(x) + "\n" for x in recs)
+    r = subprocess.run([SIEVE, "run", os.path.join(SRC, "pipelines", "gsm8k-rft-data.yaml"), "-q",
+                        "--runs-dir", tmp, "--set", f"sft.path={DATA}/gsm8k/train.jsonl",
+                        "--set", f"model_a.path={tmp}/a.jsonl", "--set", f"model_b.path={tmp}/b.jsonl"],
+                       capture_output=True, text=True, cwd=SRC)
+    if r.returncode:
+        print(r.stderr[-2000:])
+    out = []
+    for root, _, fs in os.walk(tmp):
+        if "rft_train.jsonl" in fs:
+            out = read_jsonl(os.path.join(root, "rft_train.jsonl"))
+    # Some kept paths are the gold solution itself, so count, not classify.
+    got_pairs = {}
+    for o in out:
+        got_pairs[(o["query"], o["response"])] = got_pairs.get((o["query"], o["response"]), 0) + 1
+    all_sft = all(got_pairs.get((t["question"], t["answer"]), 0) >= 1 for t in train)
+    check(r.returncode == 0 and all(set(o) == {"query", "response"} for o in out)
+          and all_sft and len(out) == len(train) + n_distinct,
+          f"gsm8k-rft-data.yaml: {len(train)} SFT lines + {n_distinct} distinct paths "
+          f"(got {len(out)} lines, every SFT line there: {all_sft})")
+
 # ---- evaluate on hand-made samples
 # q1: 4 samples, greedy correct, answers 5,5,6,None; correct when 5 -> maj 5 correct; c=2
 # q2: 4 samples, greedy wrong (7), answers 7,8,8,8, correct when 8 -> maj correct; c=3
