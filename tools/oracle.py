@@ -8,7 +8,7 @@ written here with struct/json (neither transformers nor the safetensors package
 is needed). Run with /usr/bin/python3.
 
 Subcommands
-  make-model --config JSON --out DIR --seed S [--dtype f32|bf16]
+  make-model --config JSON --out DIR --seed S [--dtype f32|bf16|f16]
       HF directory (config.json, model.safetensors) with HF's init:
       Linear/Embedding ~ normal(0, initializer_range), RMSNorm weights 1.
   make-model ... [--shards N]   (N > 1: model-0000i-of-0000N + index.json)
@@ -35,7 +35,9 @@ Subcommands
       step, f64): one JSON line per prompt {"ids", "finish_reason", "min_margin"}.
   bench-generate --config tiny --batch B --prompt 64 --new 192 --threads N
       PyTorch f32 decoding with a K/V cache: {"tokens_per_s": ...}.
-(Room for later: nothing.)
+  batch
+      Reads one subcommand per stdin line and runs them in this process
+      (torch is imported once: the tests use it to stay fast).
 """
 import argparse
 import json
@@ -594,7 +596,16 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reps", type=int, default=1)
     p.set_defaults(fn=cmd_bench_generate)
+    p = sub.add_parser("batch", help="run one subcommand per line of stdin (one Python start)")
+    p.set_defaults(fn=None)
     a = ap.parse_args()
+    if a.cmd == "batch":
+        import shlex
+        for line in sys.stdin:
+            if line.strip():
+                b = ap.parse_args(shlex.split(line))
+                b.fn(b)
+        return
     a.fn(a)
 
 
