@@ -1,0 +1,284 @@
+/* The sampler's engine against independent references: the row-invariant
+ * matmul (bit-identical rows whatever M, tile or thread count; close to a
+ * double-precision dot product), the KV-cached decode (every step's logits
+ * equal a full forward over the same prefix: bitwise against the engine's own
+ * prefill, and within f32 tolerance against the llama library's forward on
+ * kernels-cpu), ragged batches, Philox4x32-10 against the Random123 known
+ * answers, and the top-k / top-p rules against hand-computed cases. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calc.h"
+#include "engine.h"
+#include "matmul.h"
+#include "pick.h"
+#include "sieve/llama.h"
+#include "testlib.h"
+
+const sieve_kernels *sieve_kernels_cpu(void);
+
+static uint64_t rng_state = 88172645463325252ull;
+static float frand(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((double)(rng_state >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+}
+
+static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
+{
+    enum { M = 70, N = 101, K = 75 };   /* K % 8 != 0: the tail path too */
+    float *in = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K);
+    float *full = malloc(sizeof(float) * M * N), *part = malloc(sizeof(float) * M * N);
+    for (int i = 0; i < M * K; i++) in[i] = frand();
+    for (int i = 0; i < N * K; i++) w[i] = frand();
+    smp_pool *p1 = smp_pool_new(1), *p2 = smp_pool_new(2), *p5 = smp_pool_new(5);
+    smp_matmul(p1, full, in, w, M, N, K);
+    /* Against a double-precision reference: a plain f32 dot is within K ulps. */
+    double worst = 0;
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) s += (double)in[m * K + k] * w[n * K + k];
+            double d = fabs(s - full[m * N + n]);
+            if (d > worst) worst = d;
+        }
+    CHECK_MSG(worst < 1e-4, "worst %g", worst);
+    smp_pool *pools[3] = {p1, p2, p5};
+    int chunks[] = {1, 2, 3, 7, 64, 70};
+    for (int pi = 0; pi < 3; pi++)
+        for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+            memset(part, 0, sizeof(float) * M * N);
+            for (int m0 = 0; m0 < M; m0 += chunks[c]) {
+                int rows = M - m0 < chunks[c] ? M - m0 : chunks[c];
+                smp_matmul(pools[pi], part + m0 * N, in + m0 * K, w, rows, N, K);
+            }
+            CHECK_MSG(!memcmp(full, part, sizeof(float) * M * N), "pool %d, chunks of %d", pi,
+                      chunks[c]);
+        }
+    smp_pool_free(p1);
+    smp_pool_free(p2);
+    smp_pool_free(p5);
+    free(in);
+    free(w);
+    free(full);
+    free(part);
+}
+
+/* A small GQA model, HF-initialized with a wide std so logits are spread. */
+static sieve_llama *small_model(int tied)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"hidden_size\": 48, \"intermediate_size\": 100, \"num_hidden_layers\": 2, "
+             "\"num_attention_heads\": 6, \"num_key_value_heads\": 2, \"vocab_size\": 211, "
+             "\"max_position_embeddings\": 128, \"rms_norm_eps\": 1e-5, "
+             "\"initializer_range\": 0.3, \"tie_word_embeddings\": %s, "
+             "\"hidden_act\": \"silu\", \"model_type\": \"llama\"}", tied ? "true" : "false");
+    sieve_llama_config cfg;
+    sieve_err err;
+    sieve_llama *m = NULL;
+    if (sieve_llama_config_parse(json, strlen(json), "test", &cfg, &err) ||
+        sieve_llama_new(&cfg, &m, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return NULL;
+    }
+    sieve_llama_init(m, 5);
+    return m;
+}
+
+static void test_decode_logits_equal_full_forward_over_the_prefix(void)
+{
+    for (int tied = 0; tied < 2; tied++) {
+        sieve_llama *m = small_model(tied);
+        REQUIRE(m);
+        const sieve_kernels *k = sieve_kernels_cpu();
+        sieve_kctx *kc;
+        sieve_err err;
+        REQUIRE(k->kctx_new(1, &kc, &err) == SIEVE_OK);
+        smp_pool *pool = smp_pool_new(2);
+        smp_engine *e;
+        /* max_rows 8 < prompt: the prefill runs in chunks. */
+        REQUIRE(smp_engine_new(m, k, kc, pool, 3, 8, &e, &err) == SIEVE_OK);
+        int V = m->cfg.vocab, P = 13, steps = 20, T = P + steps;
+        int32_t ids[64];
+        for (int i = 0; i < T; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
+        float *lg = malloc(sizeof(float) * V), *ref = malloc(sizeof(float) * V);
+        float *full = malloc(sizeof(float) * (size_t)T * V);
+        sieve_llama_run *run;
+        REQUIRE(sieve_llama_run_new(m, k, kc, 1, T, 0, &run, &err) == SIEVE_OK);
+        REQUIRE(sieve_llama_forward(run, ids, 1, T, 0, full, &err) == SIEVE_OK);
+        REQUIRE(smp_slot_reserve(e, 0, T, &err) == SIEVE_OK);
+        REQUIRE(smp_prefill(e, 0, ids, P, lg, &err) == SIEVE_OK);
+        double worst = 0;
+        int exact = 1;
+        for (int t = P; t <= T; t++) {
+            if (t > P) {
+                int32_t sl = 0, pos = t - 1;
+                int row = 0;
+                REQUIRE(smp_forward(e, &ids[t - 1], &sl, &pos, 1, &row, 1, lg, &err) == SIEVE_OK);
+            }
+            /* The same prefix, prefilled from scratch into another slot. */
+            REQUIRE(smp_prefill(e, 1, ids, t, ref, &err) == SIEVE_OK);
+            exact &= !memcmp(lg, ref, sizeof(float) * V);
+            for (int v = 0; v < V; v++) {
+                double d = fabs((double)lg[v] - full[(size_t)(t - 1) * V + v]);
+                if (d > worst) worst = d;
+            }
+        }
+        CHECK_MSG(exact, "tied=%d: cached decode differs from a fresh prefill", tied);
+        CHECK_MSG(worst < 2e-4, "tied=%d: worst |decode - llama forward| = %g", tied, worst);
+        sieve_llama_run_free(run);
+        free(lg);
+        free(ref);
+        free(full);
+        smp_engine_free(e);
+        smp_pool_free(pool);
+        k->kctx_free(kc);
+        sieve_llama_free(m);
+    }
+}
+
+static void test_ragged_batch_rows_equal_each_sequence_alone(void)
+{
+    sieve_llama *m = small_model(0);
+    REQUIRE(m);
+    const sieve_kernels *k = sieve_kernels_cpu();
+    sieve_kctx *kc;
+    sieve_err err;
+    REQUIRE(k->kctx_new(1, &kc, &err) == SIEVE_OK);
+    smp_pool *pool = smp_pool_new(2);
+    smp_engine *e;
+    REQUIRE(smp_engine_new(m, k, kc, pool, 6, 64, &e, &err) == SIEVE_OK);
+    int V = m->cfg.vocab;
+    int lens[3] = {5, 17, 40};
+    int32_t prompt[3][41];
+    for (int s = 0; s < 3; s++)
+        for (int i = 0; i <= lens[s]; i++) prompt[s][i] = (int32_t)((i * 13 + s * 7 + 1) % V);
+    float *alone = malloc(sizeof(float) * 3 * V), *batch = malloc(sizeof(float) * 3 * V);
+    float *tmp = malloc(sizeof(float) * V);
+    for (int s = 0; s < 3; s++) {
+        /* Alone: prefill into slot s, then one decode row. */
+        REQUIRE(smp_prefill(e, s, prompt[s], lens[s], tmp, &err) == SIEVE_OK);
+        int32_t sl = s, pos = lens[s];
+        int row = 0;
+        REQUIRE(smp_forward(e, &prompt[s][lens[s]], &sl, &pos, 1, &row, 1, alone + s * V, &err) == SIEVE_OK);
+        /* Prefill again into slot 3+s, via a copy of slot s's first positions. */
+        REQUIRE(smp_slot_reserve(e, 3 + s, lens[s] + 1, &err) == SIEVE_OK);
+        smp_slot_copy(e, 3 + s, s, lens[s]);
+    }
+    int32_t ids[3], sl[3], pos[3];
+    int rows[3] = {0, 1, 2};
+    for (int s = 0; s < 3; s++) {
+        ids[s] = prompt[2 - s][lens[2 - s]];
+        sl[s] = 3 + (2 - s);
+        pos[s] = lens[2 - s];
+    }
+    REQUIRE(smp_forward(e, ids, sl, pos, 3, rows, 3, batch, &err) == SIEVE_OK);
+    for (int s = 0; s < 3; s++)
+        CHECK_MSG(!memcmp(alone + s * V, batch + (2 - s) * V, sizeof(float) * V),
+                  "sequence %d", s);
+    free(alone);
+    free(batch);
+    free(tmp);
+    smp_engine_free(e);
+    smp_pool_free(pool);
+    k->kctx_free(kc);
+    sieve_llama_free(m);
+}
+
+static void test_philox_matches_random123_known_answers(void)
+{
+    /* kat_vectors of Random123 1.09, philox4x32 with 10 rounds. */
+    struct { uint32_t ctr[4], key[2], out[4]; } kat[] = {
+        {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+        {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff},
+         {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+        {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0},
+         {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+    };
+    for (size_t i = 0; i < sizeof kat / sizeof *kat; i++) {
+        uint32_t o[4];
+        smp_philox(kat[i].key, kat[i].ctr, o);
+        CHECK_MSG(!memcmp(o, kat[i].out, sizeof o), "vector %zu: %08x %08x %08x %08x", i, o[0],
+                  o[1], o[2], o[3]);
+    }
+    /* Uniforms: in [0, 1), and a different value for each key component. */
+    double a = smp_uniform(1, 2, 3, 4);
+    CHECK(a >= 0 && a < 1);
+    CHECK(a != smp_uniform(2, 2, 3, 4) && a != smp_uniform(1, 3, 3, 4) &&
+          a != smp_uniform(1, 2, 4, 4) && a != smp_uniform(1, 2, 3, 5));
+    CHECK(a == smp_uniform(1, 2, 3, 4));
+}
+
+static void test_top_k_top_p_and_draw_follow_the_hand_computed_distribution(void)
+{
+    /* logits ln(0.5), ln(0.25), ln(0.15), ln(0.1): probabilities 0.5 .25 .15 .1,
+     * listed in a shuffled order. */
+    float lg[4] = {logf(0.15f), logf(0.5f), logf(0.1f), logf(0.25f)};
+    smp_pick_buf b;
+    REQUIRE(smp_pick_buf_init(&b, 4) == 0);
+    double lp;
+    smp_pick_cfg greedy = {0, 0, 1};
+    CHECK(smp_pick(lg, 4, &greedy, 0.99, &b, &lp) == 1);
+    CHECK(fabs(lp - log(0.5)) < 1e-6);
+    /* No filter: ids in order 0..3 with masses .15 .5 .1 .25. */
+    smp_pick_cfg all = {1, 0, 1};
+    CHECK(smp_pick(lg, 4, &all, 0.14, &b, &lp) == 0);
+    CHECK(smp_pick(lg, 4, &all, 0.16, &b, &lp) == 1);
+    CHECK(smp_pick(lg, 4, &all, 0.70, &b, &lp) == 2);
+    CHECK(smp_pick(lg, 4, &all, 0.80, &b, &lp) == 3);
+    CHECK(fabs(lp - log(0.25)) < 1e-6);
+    /* top_k 2: {1: .5, 3: .25} renormalised to 2/3, 1/3, most likely first. */
+    smp_pick_cfg k2 = {1, 2, 1};
+    CHECK(smp_pick(lg, 4, &k2, 0.66, &b, &lp) == 1);
+    CHECK(smp_pick(lg, 4, &k2, 0.67, &b, &lp) == 3);
+    /* top_p 0.8: .5 + .25 = .75 < .8, so .15 joins: {1, 3, 0} over 0.9. */
+    smp_pick_cfg p8 = {1, 0, 0.8};
+    CHECK(smp_pick(lg, 4, &p8, 0.5 / 0.9 - 1e-6, &b, &lp) == 1);
+    CHECK(smp_pick(lg, 4, &p8, 0.75 / 0.9 - 1e-6, &b, &lp) == 3);
+    CHECK(smp_pick(lg, 4, &p8, 0.999, &b, &lp) == 0);
+    /* top_p 0.5: the first token alone reaches it. */
+    smp_pick_cfg p5 = {1, 0, 0.5};
+    CHECK(smp_pick(lg, 4, &p5, 0.999, &b, &lp) == 1);
+    /* Temperature 0.5 squares the odds: .25 .0625 .0225 .01 over .345. */
+    smp_pick_cfg t5 = {0.5, 0, 1};
+    CHECK(smp_pick(lg, 4, &t5, 0.0225 / 0.345 - 1e-6, &b, &lp) == 0);
+    CHECK(smp_pick(lg, 4, &t5, 0.2725 / 0.345 - 1e-6, &b, &lp) == 1);
+    CHECK(smp_pick(lg, 4, &t5, 0.2725 / 0.345 + 1e-6, &b, &lp) == 2);
+    smp_pick_buf_free(&b);
+}
+
+static void test_calculator_continues_open_annotations_only(void)
+{
+    char out[64];
+    if (!smp_calc_available()) {
+        fprintf(stderr, "calculator evaluator not built; skipped\n");
+        return;
+    }
+    const char *t1 = "She sold 48/2 = <<48/2=";
+    CHECK(smp_calc_continuation(t1, strlen(t1), out, sizeof out) && !strcmp(out, "24>>"));
+    const char *t2 = "x <<1,000*3/4=";
+    CHECK(smp_calc_continuation(t2, strlen(t2), out, sizeof out) && !strcmp(out, "750>>"));
+    const char *t3 = "<<10/4=";
+    CHECK(smp_calc_continuation(t3, strlen(t3), out, sizeof out) && !strcmp(out, "2.5>>"));
+    const char *t4 = "<<1/3=";
+    CHECK(smp_calc_continuation(t4, strlen(t4), out, sizeof out) &&
+          !strcmp(out, "0.3333333333333333>>"));
+    const char *no[] = {"<<2+2=4>> so x =", "2+2=", "<<a+1=", "<<3/0=", "<<2=3=", "<<="};
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        CHECK_MSG(!smp_calc_continuation(no[i], strlen(no[i]), out, sizeof out), "%s", no[i]);
+}
+
+int main(void)
+{
+    RUN_TEST(test_matmul_rows_identical_for_any_batch_and_thread_count);
+    RUN_TEST(test_decode_logits_equal_full_forward_over_the_prefix);
+    RUN_TEST(test_ragged_batch_rows_equal_each_sequence_alone);
+    RUN_TEST(test_philox_matches_random123_known_answers);
+    RUN_TEST(test_top_k_top_p_and_draw_follow_the_hand_computed_distribution);
+    RUN_TEST(test_calculator_continues_open_annotations_only);
+    return sieve_test_summary();
+}
