@@ -26,6 +26,19 @@ int lt_oracle(const char *fmt, ...)
     return rc;
 }
 
+int lt_oracle_batch(const char *script)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tools/oracle.py batch",
+             sieve_test_env("SIEVE_SOURCE_DIR"));
+    char *out = NULL, *err = NULL;
+    int rc = sieve_test_run_cmd(cmd, script, strlen(script), &out, &err);
+    if (rc != 0) fprintf(stderr, "oracle batch failed (%d):\n%s\n%s\n", rc, script, err ? err : "");
+    free(out);
+    free(err);
+    return rc;
+}
+
 float *lt_read_f32(const char *path, size_t *n)
 {
     size_t len;

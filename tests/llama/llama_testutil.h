@@ -16,6 +16,10 @@ const sieve_kernels *sieve_kernels_cpu(void);
  * stderr on failure). */
 int lt_oracle(const char *args_fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Runs `oracle.py batch` with one subcommand per line of script (torch is
+ * imported once). 0 on success. */
+int lt_oracle_batch(const char *script);
+
 /* Reads a whole little-endian f32 file; *n floats. NULL on failure. */
 float *lt_read_f32(const char *path, size_t *n);
 

@@ -20,15 +20,43 @@ static const char *CFG =
 static char *tmp;          /* per-run scratch directory */
 static char f32_dir[600];  /* oracle model, seed 5, f32 */
 
+static int32_t init_ids[40];
+
+/* Sieve writes an initialized model (init1); then one oracle run makes the
+ * f32/bf16/f16/sharded models and the reference logits of init1. */
 static void setup(void)
 {
     tmp = sieve_test_tmpdir("llama-ckpt");
     char *cfg = lt_write(tmp, "cfg.json", CFG);
     snprintf(f32_dir, sizeof f32_dir, "%s/f32", tmp);
-    if (lt_oracle("make-model --config %s --out %s --seed 5", cfg, f32_dir) != 0) {
-        fprintf(stderr, "oracle make-model failed\n");
+    sieve_err err = {{0}};
+    sieve_llama_config c;
+    sieve_llama *m = NULL;
+    char d1[700];
+    snprintf(d1, sizeof d1, "%s/init1", tmp);
+    if (sieve_llama_config_parse(CFG, strlen(CFG), "cfg", &c, &err) ||
+        (c.init_range = 0.02, sieve_llama_new(&c, &m, &err)) ||
+        (sieve_llama_init(m, 9), sieve_llama_save(m, d1, SIEVE_F32, &err))) {
+        fprintf(stderr, "setup: %s\n", err.msg);
         exit(1);
     }
+    sieve_llama_free(m);
+    lt_fill_ids(init_ids, 40, c.vocab, 3);
+    char *txt = lt_ids_text(init_ids, 40);
+    char *script = malloc(8192);
+    snprintf(script, 8192,
+             "make-model --config %s --out %s --seed 5\n"
+             "make-model --config %s --out %s/bf16 --seed 5 --dtype bf16\n"
+             "make-model --config %s --out %s/f16 --seed 5 --dtype f16\n"
+             "make-model --config %s --out %s/sharded --seed 5 --shards 3\n"
+             "logits --model %s --ids %s --out %s/init-ref.bin\n",
+             cfg, f32_dir, cfg, tmp, cfg, tmp, cfg, tmp, d1, txt, tmp);
+    if (lt_oracle_batch(script) != 0) {
+        fprintf(stderr, "oracle failed\n");
+        exit(1);
+    }
+    free(script);
+    free(txt);
     free(cfg);
 }
 
@@ -46,10 +74,8 @@ static float ref_bf16(float x)
 
 static void test_bf16_checkpoint_loads_to_rounded_f32_values(void)
 {
-    char cfg[700], dir[700], mine[700];
-    snprintf(cfg, sizeof cfg, "%s/cfg.json", tmp);
+    char dir[700], mine[700];
     snprintf(dir, sizeof dir, "%s/bf16", tmp);
-    REQUIRE(lt_oracle("make-model --config %s --out %s --seed 5 --dtype bf16", cfg, dir) == 0);
     sieve_err err = {{0}};
     sieve_llama *a = NULL, *b = NULL, *c = NULL;
     REQUIRE(sieve_llama_load(f32_dir, &a, &err) == SIEVE_OK);
@@ -74,10 +100,8 @@ static void test_bf16_checkpoint_loads_to_rounded_f32_values(void)
 
 static void test_f16_checkpoint_loads_within_half_precision(void)
 {
-    char cfg[700], dir[700];
-    snprintf(cfg, sizeof cfg, "%s/cfg.json", tmp);
+    char dir[700];
     snprintf(dir, sizeof dir, "%s/f16", tmp);
-    REQUIRE(lt_oracle("make-model --config %s --out %s --seed 5 --dtype f16", cfg, dir) == 0);
     sieve_err err = {{0}};
     sieve_llama *a = NULL, *b = NULL;
     REQUIRE(sieve_llama_load(f32_dir, &a, &err) == SIEVE_OK);
@@ -96,10 +120,8 @@ static void test_f16_checkpoint_loads_within_half_precision(void)
 
 static void test_sharded_checkpoint_loads_the_same_values(void)
 {
-    char cfg[700], dir[700];
-    snprintf(cfg, sizeof cfg, "%s/cfg.json", tmp);
+    char dir[700];
     snprintf(dir, sizeof dir, "%s/sharded", tmp);
-    REQUIRE(lt_oracle("make-model --config %s --out %s --seed 5 --shards 3", cfg, dir) == 0);
     sieve_err err = {{0}};
     sieve_llama *a = NULL, *b = NULL;
     REQUIRE(sieve_llama_load(f32_dir, &a, &err) == SIEVE_OK);
@@ -131,8 +153,9 @@ static void test_init_save_load_save_is_byte_identical_and_oracle_reads_it(void)
     char d1[700], d2[700], p1[800], p2[800];
     snprintf(d1, sizeof d1, "%s/init1", tmp);
     snprintf(d2, sizeof d2, "%s/init2", tmp);
-    REQUIRE(sieve_llama_save(m, d1, SIEVE_F32, &err) == SIEVE_OK);
+    /* setup() saved the same init (seed 9) as init1 before the oracle read it */
     REQUIRE(sieve_llama_load(d1, &m2, &err) == SIEVE_OK);
+    CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) == 0);
     REQUIRE(sieve_llama_save(m2, d2, SIEVE_F32, &err) == SIEVE_OK);
     const char *files[] = {"model.safetensors", "config.json"};
     for (int i = 0; i < 2; i++) {
@@ -163,11 +186,9 @@ static void test_init_save_load_save_is_byte_identical_and_oracle_reads_it(void)
     CHECK(memcmp(m->params, m3->params, m->n_params * sizeof(float)) != 0);
 
     /* The oracle (HF-layout reader) reads sieve's file: its logits equal ours. */
-    int32_t ids[40];
-    lt_fill_ids(ids, 40, cfg.vocab, 3);
-    char *txt = lt_ids_text(ids, 40), ref[800];
+    const int32_t *ids = init_ids;
+    char ref[800];
     snprintf(ref, sizeof ref, "%s/init-ref.bin", tmp);
-    REQUIRE(lt_oracle("logits --model %s --ids %s --out %s", d1, txt, ref) == 0);
     size_t nref;
     float *want = lt_read_f32(ref, &nref);
     REQUIRE(want && nref == 40u * cfg.vocab);
@@ -181,7 +202,6 @@ static void test_init_save_load_save_is_byte_identical_and_oracle_reads_it(void)
     CHECK(lt_max_diff(got, want, nref, NULL) <= 1e-4);
     free(got);
     free(want);
-    free(txt);
     sieve_llama_run_free(r);
     k->kctx_free(kc);
     sieve_llama_free(m);

@@ -47,32 +47,71 @@ static void expect_close(const char *what, const float *got, const float *want, 
               cur->name, what, w / ((size_t)T * V), w / V % T, w % V, got[w], want[w]);
 }
 
+static char *tmp;   /* models and reference logits of every case */
+
+/* The ids every case runs: a (256 tokens), b (a second 256), and one token. */
+static void case_ids(int V, int32_t *a, int32_t *b)
+{
+    lt_fill_ids(a, T_LONG, V, 11);
+    lt_fill_ids(b, T_LONG, V, 12);
+}
+
+static int vocab_of(const char *config)
+{
+    const char *v = strstr(config, "\"vocab_size\": ");
+    return v ? atoi(v + 14) : 0;
+}
+
+/* One oracle run makes every model and every reference file. */
+static void prepare(void)
+{
+    tmp = sieve_test_tmpdir("llama-oracle");
+    size_t cap = 1 << 20, len = 0;
+    char *script = malloc(cap);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.json", cases[i].name);
+        char *cfg = lt_write(tmp, name, cases[i].config);
+        int V = vocab_of(cases[i].config);
+        int32_t a[T_LONG], b[T_LONG];
+        case_ids(V, a, b);
+        char *ta = lt_ids_text(a, T_LONG), *tb = lt_ids_text(b, T_LONG);
+        len += (size_t)snprintf(script + len, cap - len,
+                                "make-model --config %s --out %s/%s --seed 7\n"
+                                "logits --model %s/%s --ids %s --out %s/%s-a.bin --ids 5 --out %s/%s-1.bin "
+                                "--ids '%s;%s' --out %s/%s-b.bin\n",
+                                cfg, tmp, cases[i].name, tmp, cases[i].name, ta, tmp,
+                                cases[i].name, tmp, cases[i].name, ta, tb, tmp, cases[i].name);
+        free(ta);
+        free(tb);
+        free(cfg);
+    }
+    if (lt_oracle_batch(script) != 0) {
+        fprintf(stderr, "oracle failed\n");
+        exit(1);
+    }
+    free(script);
+}
+
 static void run_case(const model_case *mc)
 {
     cur = mc;
     const sieve_kernels *k = sieve_kernels_cpu();
     sieve_err err = {{0}};
-    char *dir = sieve_test_tmpdir("llama-oracle");
-    char *cfg = lt_write(dir, "cfg.json", mc->config);
     char mdir[512];
-    snprintf(mdir, sizeof mdir, "%s/model", dir);
-    REQUIRE(lt_oracle("make-model --config %s --out %s --seed 7", cfg, mdir) == 0);
-
+    snprintf(mdir, sizeof mdir, "%s/%s", tmp, mc->name);
     sieve_llama *m = NULL;
     REQUIRE(sieve_llama_load(mdir, &m, &err) == SIEVE_OK);
     int V = m->cfg.vocab;
     int32_t a[T_LONG], b2[2 * T_LONG], one[1] = {5};
-    lt_fill_ids(a, T_LONG, V, 11);
+    case_ids(V, a, b2 + T_LONG);
     memcpy(b2, a, sizeof a);
-    lt_fill_ids(b2 + T_LONG, T_LONG, V, 12);
-    char *ta = lt_ids_text(a, T_LONG), *tb = lt_ids_text(b2 + T_LONG, T_LONG);
     char *paths[3];
+    const char *suffix[3] = {"a", "1", "b"};
     for (int i = 0; i < 3; i++) {
-        paths[i] = malloc(strlen(dir) + 16);
-        sprintf(paths[i], "%s/ref%d.bin", dir, i);
+        paths[i] = malloc(strlen(tmp) + 64);
+        sprintf(paths[i], "%s/%s-%s.bin", tmp, mc->name, suffix[i]);
     }
-    REQUIRE(lt_oracle("logits --model %s --ids %s --out %s --ids 5 --out %s --ids '%s;%s' "
-                      "--out %s", mdir, ta, paths[0], paths[1], ta, tb, paths[2]) == 0);
     size_t n0, n1, n2;
     float *ref_a = lt_read_f32(paths[0], &n0), *ref_1 = lt_read_f32(paths[1], &n1);
     float *ref_b = lt_read_f32(paths[2], &n2);
@@ -123,7 +162,6 @@ static void run_case(const model_case *mc)
     free(dec); free(lp); free(want); free(logits);
     free(ref_a); free(ref_1); free(ref_b);
     for (int i = 0; i < 3; i++) free(paths[i]);
-    free(ta); free(tb); free(cfg); free(dir);
 }
 
 static void test_gqa_model_matches_oracle(void) { run_case(&cases[0]); }
@@ -132,8 +170,13 @@ static void test_odd_sizes_model_matches_oracle(void) { run_case(&cases[2]); }
 
 int main(void)
 {
+    prepare();
     RUN_TEST(test_gqa_model_matches_oracle);
     RUN_TEST(test_tied_embeddings_model_matches_oracle);
     RUN_TEST(test_odd_sizes_model_matches_oracle);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (sieve_test_failures == 0 && system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
+    free(tmp);
     return sieve_test_summary();
 }
