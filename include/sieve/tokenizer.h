@@ -129,12 +129,15 @@ sieve_status sieve_tokenizer_serialize(const sieve_tok_model_spec *spec, char **
 sieve_status sieve_tokenizer_write_model(const char *path, const sieve_tok_model_spec *spec,
                                          sieve_err *err);
 
-/* Learns a byte-fallback BPE model from texts, SentencePiece's way: words
- * are split at whitespace (with `▁` marking the space before a word), every
- * character seen becomes a piece, then the most frequent adjacent pair is
- * merged until vocab_size pieces exist (or no pair occurs twice). Ids: 0
- * <unk>, 1 <s>, 2 </s>, 3..258 <0x00>..<0xFF>, then merges, then characters.
- * Writes the model to path. */
+/* Learns a byte-fallback BPE model from texts, SentencePiece's way: texts
+ * are normalized as LLaMA's model does (dummy prefix, `▁` for spaces, no
+ * whitespace folding), split into words at each `▁` (which starts the word)
+ * and around digits (digits stay single pieces), every character seen
+ * becomes a piece, then the most frequent adjacent pair (ties: the smaller
+ * merged text) is merged until vocab_size pieces exist or no pair occurs
+ * twice. Pieces are at most 16 characters. Ids: 0 <unk>, 1 <s>, 2 </s>,
+ * 3..258 <0x00>..<0xFF>, then merges (earlier merges score higher), then
+ * characters by frequency. Writes the model to path. */
 sieve_status sieve_tokenizer_train_bpe(const char *const *texts, const size_t *lens, size_t n,
                                        int vocab_size, const char *path, sieve_err *err);
 

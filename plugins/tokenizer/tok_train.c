@@ -191,17 +191,101 @@ static bool reserved_text(const char *s, size_t n)
     return n == 6 && !memcmp(s, "<0x", 3) && s[5] == '>';
 }
 
+/* Adjacent-pair counts kept up to date as merges rewrite words, with the
+ * words each pair occurs in (a list that may hold stale entries), so a merge
+ * only revisits the words that hold the merged pair. */
 typedef struct pair_slot {
-    uint64_t key;     /* (a << 32 | b) + 1; 0 = empty */
-    uint64_t count;
+    uint64_t key;        /* (a << 32 | b) + 1; 0 = empty */
+    int64_t count;       /* weighted occurrences now */
+    uint32_t *words;     /* words that held the pair at some point */
+    uint32_t n_words, cap_words;
 } pair_slot;
+
+typedef struct pair_map {
+    pair_slot *s;
+    size_t cap, used;
+} pair_map;
+
+static inline size_t pm_home(uint64_t key, size_t cap)
+{
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+}
+
+static bool pm_rehash(pair_map *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1 << 14;
+    pair_slot *s = calloc(cap, sizeof *s);
+    if (!s)
+        return false;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->s[i].key)
+            continue;
+        size_t h = pm_home(m->s[i].key, cap);
+        while (s[h].key)
+            h = (h + 1) & (cap - 1);
+        s[h] = m->s[i];
+    }
+    free(m->s);
+    m->s = s;
+    m->cap = cap;
+    return true;
+}
+
+/* The slot of pair (a, b), created when absent. NULL on OOM. The pointer is
+ * valid until the next call. */
+static pair_slot *pm_get(pair_map *m, uint32_t a, uint32_t b)
+{
+    if ((m->used + 1) * 2 > m->cap && !pm_rehash(m))
+        return NULL;
+    uint64_t key = ((uint64_t)a << 32 | b) + 1;
+    size_t h = pm_home(key, m->cap);
+    while (m->s[h].key && m->s[h].key != key)
+        h = (h + 1) & (m->cap - 1);
+    if (!m->s[h].key) {
+        m->s[h].key = key;
+        m->used++;
+    }
+    return &m->s[h];
+}
+
+static void pm_free(pair_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->s[i].words);
+    free(m->s);
+}
+
+/* Adds (sign 1) or removes (sign -1) the pairs of word wi; when adding, the
+ * word joins each pair's word list. */
+static bool pm_count_word(pair_map *m, const word *w, uint32_t wi, int sign)
+{
+    for (uint32_t k = 0; k + 1 < w->n; k++) {
+        pair_slot *p = pm_get(m, w->syms[k], w->syms[k + 1]);
+        if (!p)
+            return false;
+        p->count += sign * (int64_t)w->count;
+        if (sign < 0 || (p->n_words && p->words[p->n_words - 1] == wi))
+            continue;
+        if (p->n_words == p->cap_words) {
+            uint32_t cap = p->cap_words ? p->cap_words * 2 : 4;
+            uint32_t *nw = realloc(p->words, cap * sizeof *nw);
+            if (!nw)
+                return false;
+            p->words = nw;
+            p->cap_words = cap;
+        }
+        p->words[p->n_words++] = wi;
+    }
+    return true;
+}
 
 sieve_status sieve_tokenizer_train_bpe(const char *const *texts, const size_t *lens, size_t n,
                                        int vocab_size, const char *path, sieve_err *err)
 {
     trainer tr = {0};
     word *words = NULL;
-    pair_slot *pairs = NULL;
+    pair_map pm = {0};
+    uint32_t *stamp = NULL;   /* last round that revisited each word */
     sieve_tok_piece_spec *spec = NULL;
     uint32_t *order = NULL, *merged = NULL;
     size_t n_merged = 0;
@@ -275,64 +359,37 @@ sieve_status sieve_tokenizer_train_bpe(const char *const *texts, const size_t *l
     }
     size_t want = (size_t)vocab_size - fixed - n_chars;
     merged = malloc((want ? want : 1) * sizeof *merged);
-    size_t pcap = 1 << 16;
-    pairs = malloc(pcap * sizeof *pairs);
-    if (!merged || !pairs)
+    stamp = calloc(nw ? nw : 1, sizeof *stamp);
+    if (!merged || !stamp)
         goto oom;
-    while (n_merged < want) {
-        /* count adjacent pairs over the distinct words */
-        size_t total = 0;
-        for (size_t w = 0; w < nw; w++)
-            total += words[w].n;
-        while (pcap < total * 2 + 16) {
-            pcap *= 2;
-            pair_slot *p = realloc(pairs, pcap * sizeof *p);
-            if (!p)
-                goto oom;
-            pairs = p;
-        }
-        memset(pairs, 0, pcap * sizeof *pairs);
-        uint64_t mask = pcap - 1;
-        for (size_t w = 0; w < nw; w++)
-            for (uint32_t k = 0; k + 1 < words[w].n; k++) {
-                uint32_t a = words[w].syms[k], b = words[w].syms[k + 1];
-                if (tr.sym_chars[a] + tr.sym_chars[b] > MAX_PIECE_CHARS)
-                    continue;
-                uint64_t key = ((uint64_t)a << 32 | b) + 1;
-                uint64_t h = (key * 0x9e3779b97f4a7c15ull) >> 17 & mask;
-                while (pairs[h].key && pairs[h].key != key)
-                    h = (h + 1) & mask;
-                pairs[h].key = key;
-                pairs[h].count += words[w].count;
-            }
+    for (size_t w = 0; w < nw; w++)
+        if (!pm_count_word(&pm, &words[w], (uint32_t)w, 1))
+            goto oom;
+    for (uint32_t round = 1; n_merged < want; round++) {
         /* the most frequent pair; ties to the smaller merged text */
         pair_slot *best = NULL;
-        char tmp[2][TOK_MAX_PIECE];
-        for (size_t h = 0; h < pcap; h++) {
-            pair_slot *p = &pairs[h];
-            if (!p->key || p->count < 2)
+        char tmp[2][4 * MAX_PIECE_CHARS * 2];   /* pieces are at most 16 characters */
+        for (size_t h = 0; h < pm.cap; h++) {
+            pair_slot *p = &pm.s[h];
+            if (!p->key || p->count < 2 || (best && p->count < best->count))
                 continue;
             uint32_t a = (uint32_t)((p->key - 1) >> 32), b = (uint32_t)(p->key - 1);
-            size_t la = tr.syms.len[a], lb = tr.syms.len[b];
-            if (la + lb >= TOK_MAX_PIECE)
+            if (tr.sym_chars[a] + tr.sym_chars[b] > MAX_PIECE_CHARS)
                 continue;
+            size_t la = tr.syms.len[a], lb = tr.syms.len[b];
             memcpy(tmp[0], tr.syms.s[a], la);
             memcpy(tmp[0] + la, tr.syms.s[b], lb);
             if (reserved_text(tmp[0], la + lb))
                 continue;
-            if (best) {
-                if (p->count < best->count)
+            if (best && p->count == best->count) {
+                uint32_t ba = (uint32_t)((best->key - 1) >> 32), bb = (uint32_t)(best->key - 1);
+                size_t lba = tr.syms.len[ba], lbb = tr.syms.len[bb];
+                memcpy(tmp[1], tr.syms.s[ba], lba);
+                memcpy(tmp[1] + lba, tr.syms.s[bb], lbb);
+                size_t m = la + lb < lba + lbb ? la + lb : lba + lbb;
+                int c = memcmp(tmp[0], tmp[1], m);
+                if (c > 0 || (c == 0 && la + lb >= lba + lbb))
                     continue;
-                if (p->count == best->count) {
-                    uint32_t ba = (uint32_t)((best->key - 1) >> 32), bb = (uint32_t)(best->key - 1);
-                    size_t lba = tr.syms.len[ba], lbb = tr.syms.len[bb];
-                    memcpy(tmp[1], tr.syms.s[ba], lba);
-                    memcpy(tmp[1] + lba, tr.syms.s[bb], lbb);
-                    size_t m = la + lb < lba + lbb ? la + lb : lba + lbb;
-                    int c = memcmp(tmp[0], tmp[1], m);
-                    if (c > 0 || (c == 0 && la + lb >= lba + lbb))
-                        continue;
-                }
             }
             best = p;
         }
@@ -348,19 +405,41 @@ sieve_status sieve_tokenizer_train_bpe(const char *const *texts, const size_t *l
             goto oom;
         if (added)   /* else the text was formed another way before: no new piece */
             merged[n_merged++] = (uint32_t)id;
-        /* replace the pair in every word, left to right */
-        for (size_t w = 0; w < nw; w++) {
-            uint32_t *y = words[w].syms, m = 0;
-            for (uint32_t k = 0; k < words[w].n; k++) {
-                if (k + 1 < words[w].n && y[k] == a && y[k + 1] == b) {
+        /* take the word list: the map may move while words are recounted */
+        uint32_t *list = best->words, n_list = best->n_words;
+        best->words = NULL;
+        best->n_words = best->cap_words = 0;
+        for (uint32_t i = 0; i < n_list; i++) {
+            uint32_t wi = list[i];
+            word *w = &words[wi];
+            if (stamp[wi] == round)
+                continue;
+            stamp[wi] = round;
+            bool has = false;
+            for (uint32_t k = 0; !has && k + 1 < w->n; k++)
+                has = w->syms[k] == a && w->syms[k + 1] == b;
+            if (!has)
+                continue;   /* a stale entry */
+            if (!pm_count_word(&pm, w, wi, -1)) {
+                free(list);
+                goto oom;
+            }
+            uint32_t *y = w->syms, m = 0;   /* replace the pair, left to right */
+            for (uint32_t k = 0; k < w->n; k++) {
+                if (k + 1 < w->n && y[k] == a && y[k + 1] == b) {
                     y[m++] = (uint32_t)id;
                     k++;
                 } else {
                     y[m++] = y[k];
                 }
             }
-            words[w].n = m;
+            w->n = m;
+            if (!pm_count_word(&pm, w, wi, 1)) {
+                free(list);
+                goto oom;
+            }
         }
+        free(list);
     }
     /* characters ordered by frequency (then text) after the merges */
     order = malloc((n_chars ? n_chars : 1) * sizeof *order);
@@ -417,7 +496,8 @@ done:
         for (size_t w = 0; w < tr.words.n; w++)
             free(words[w].syms);
     free(words);
-    free(pairs);
+    pm_free(&pm);
+    free(stamp);
     free(spec);
     free(order);
     free(merged);
