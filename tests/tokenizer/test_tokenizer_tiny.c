@@ -369,6 +369,41 @@ static void test_library_writer_output_encodes_like_the_hand_written_model(void)
     free(dir);
 }
 
+static void test_trainer_merges_most_frequent_pairs_first_and_keeps_digits_single(void)
+{
+    /* words: ▁ab x3, ▁abc x1, and ▁ 1 2 (digits split off) x2.
+     * Pair counts: ▁a 4, ab 4, bc 1: the tie goes to the smaller text "ab".
+     * Then ▁+ab 4; then nothing occurs twice, so training stops early.
+     * Characters follow by frequency, ties by text: ▁ (6) a b (4) 1 2 (2) c (1). */
+    const char *texts[] = {"ab ab ab", "abc", "12 12"};
+    size_t lens[] = {8, 3, 5};
+    char *dir = sieve_test_tmpdir("tok-train");
+    char path[512];
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    sieve_err err;
+    REQUIRE(sieve_tokenizer_train_bpe(texts, lens, 3, 400, path, &err) == SIEVE_OK);
+    sieve_tokenizer *tok;
+    REQUIRE(sieve_tokenizer_load(path, &tok, &err) == SIEVE_OK);
+    CHECK(sieve_tokenizer_vocab_size(tok) == 259 + 2 + 6);
+    const char *want[] = {"ab", "\xe2\x96\x81" "ab", "\xe2\x96\x81", "a", "b", "1", "2", "c"};
+    for (int i = 0; i < 8; i++) {
+        const char *p = sieve_tokenizer_piece(tok, 259 + i, NULL);
+        CHECK_MSG(p && !strcmp(p, want[i]), "piece %d is '%s', expected '%s'", 259 + i,
+                  p ? p : "(none)", want[i]);
+    }
+    CHECK(sieve_tokenizer_score(tok, 259) > sieve_tokenizer_score(tok, 260));
+    ENC(tok, "ab abc", 0, 260, 260, 266);
+    ENC(tok, "12", 0, 261, 264, 265);
+    ENC(tok, "x", 0, 261, 3 + 'x');   /* unseen: byte fallback */
+    sieve_tokenizer_free(tok);
+    /* too small a vocabulary for the characters */
+    CHECK(sieve_tokenizer_train_bpe(texts, lens, 3, 262, path, &err) == SIEVE_ERR);
+    CHECK(strstr(err.msg, "distinct characters") != NULL);
+    remove(path);
+    remove(dir);
+    free(dir);
+}
+
 /* ---- malformed files ---- */
 
 static void expect_load_error(const void *data, size_t n, const char *fragment)
@@ -490,6 +525,7 @@ int main(void)
     RUN_TEST(test_decode_rejects_out_of_range_ids);
     RUN_TEST(test_stream_decoder_holds_back_partial_characters);
     RUN_TEST(test_library_writer_output_encodes_like_the_hand_written_model);
+    RUN_TEST(test_trainer_merges_most_frequent_pairs_first_and_keeps_digits_single);
     RUN_TEST(test_malformed_models_fail_with_clear_messages);
     RUN_TEST(test_real_model_cut_or_flipped_fails_cleanly);
     return sieve_test_summary();
