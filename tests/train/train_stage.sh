@@ -160,5 +160,13 @@ got = sorted((r["tokens"], r["targets"]) for r in rows)
 assert got == sorted(want), (got, sorted(want))
 P
 
+# ---- pipelines/sft.yaml, with the data and model swapped for tiny ones ----
+(cd "$SRC" && "$SIEVE" run -q pipelines/sft.yaml --runs-dir "$T/sft" --set train_q.path="$T/gsm6.jsonl" \
+    --set sft.model="$T/mt" --set sft.epochs=1 --set sft.batch_size=2 --set sft.micro_batch_size=2 \
+    --set sft.threads=2 2>"$T/sft.err") \
+    && ls "$T"/sft/sft/*/model/model.safetensors "$T"/sft/sft/*/model/tokenizer.model >/dev/null \
+    && [ "$(grep -c '"step"' "$T"/sft/sft/*/metrics.jsonl)" -eq 3 ] \
+    && ok sft_pipeline_trains_gsm8k_records_into_a_checkpoint || bad sft_pipeline_trains_gsm8k_records_into_a_checkpoint "$(cat "$T/sft.err")"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
