@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "calc.h"
@@ -107,7 +108,17 @@ typedef struct {
     int *r_rows, *r_tok;
     double *r_lp;
     int64_t tokens;
+    /* timing for the closing log line (tools/bench-sample reads it) */
+    double t_first, t_prefill;
+    int64_t n_prefill, prefill_tokens;
 } sample_state;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 /* ---- parameters and setup ---- */
 
@@ -605,8 +616,12 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
     question *q = &s->qs[qi - s->q_base];
     int pre = s->max_batch;
     if (s->q_prefilled != qi) {
+        double t0 = now_s();
         if (smp_prefill(s->eng, pre, q->prompt, q->n_prompt, s->prefix_logits, err))
             return SIEVE_ERR;
+        s->t_prefill += now_s() - t0;
+        s->n_prefill++;
+        s->prefill_tokens += q->n_prompt;
         s->q_prefilled = qi;
     }
     seq *sq = &s->slots[i];
@@ -714,6 +729,7 @@ sieve_status smp_sample_process(void *state, const sieve_input *in, sieve_io *io
                                 sieve_err *err)
 {
     sample_state *s = state;
+    if (s->t_first == 0) s->t_first = now_s();
     for (size_t i = 0; i < in->batch->n_recs; i++)
         if (enqueue(s, &in->batch->recs[i], err)) return SIEVE_ERR;
     return run(s, io, 0, err);
@@ -724,5 +740,12 @@ sieve_status smp_sample_flush(void *state, sieve_io *io, sieve_err *err)
     sample_state *s = state;
     sieve_status st = run(s, io, 1, err);
     if (st) return st;
-    return emit_ready(s, io, err);
+    st = emit_ready(s, io, err);
+    double dt = s->t_first > 0 ? now_s() - s->t_first : 0.0;
+    sieve_log(s->ctx, SIEVE_LOG_INFO,
+              "done: %lld records, %lld tokens in %.4f s (%.1f tok/s); %lld prefills of %lld "
+              "tokens in %.4f s", (long long)s->n_in, (long long)s->tokens, dt,
+              dt > 0 ? (double)s->tokens / dt : 0.0, (long long)s->n_prefill,
+              (long long)s->prefill_tokens, s->t_prefill);
+    return st;
 }
