@@ -108,11 +108,62 @@ static void test_every_golden_record_encodes_and_decodes_exactly(void)
     sieve_tokenizer_free(tok);
 }
 
+/* Random id sequences (as a sampler may produce: stray byte pieces, control
+ * pieces, lone spaces): the stream decoder's chunks are whole characters
+ * and add up to decode()'s text. */
+static void test_stream_decode_of_random_ids_matches_decode(void)
+{
+    sieve_tokenizer *tok;
+    sieve_err err;
+    REQUIRE(sieve_tokenizer_load(model_dir, &tok, &err) == SIEVE_OK);
+    sieve_tok_stream *st = sieve_tok_stream_new(tok);
+    unsigned seed = 99;
+    int bad = 0;
+    for (int round = 0; round < 3000; round++) {
+        int32_t ids[24];
+        int n = round % 24;
+        for (int i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = seed >> 8;
+            ids[i] = r % 4 == 0 ? (int32_t)(r / 4 % 32000)
+                   : r % 4 == 1 ? (int32_t)(3 + r / 4 % 256)
+                   : r % 4 == 2 ? (int32_t)(3 + 0x80 + r / 4 % 0x80)
+                   : (int32_t[]){0, 1, 2, 29871, 259}[r / 4 % 5];
+        }
+        char *dec;
+        size_t dl;
+        REQUIRE(sieve_tokenizer_decode(tok, ids, (size_t)n, &dec, &dl, &err) == SIEVE_OK);
+        char acc[24 * 64];
+        size_t al = 0;
+        bool whole = true;
+        const char *out;
+        size_t on;
+        sieve_tok_stream_reset(st);
+        for (int i = 0; i < n; i++) {
+            CHECK(sieve_tok_stream_push(st, ids[i], &out, &on, &err) == SIEVE_OK);
+            whole = whole && whole_utf8(out, on);
+            memcpy(acc + al, out, on);
+            al += on;
+        }
+        CHECK(sieve_tok_stream_finish(st, &out, &on, &err) == SIEVE_OK);
+        whole = whole && whole_utf8(out, on);
+        memcpy(acc + al, out, on);
+        al += on;
+        if (!whole || al != dl || memcmp(acc, dec, dl))
+            bad++;
+        free(dec);
+    }
+    CHECK_MSG(bad == 0, "%d of 3000 sequences differ", bad);
+    sieve_tok_stream_free(st);
+    sieve_tokenizer_free(tok);
+}
+
 int main(void)
 {
     const char *shared = sieve_test_env("SIEVE_SHARED_DATA");
     snprintf(model_dir, sizeof model_dir, "%s/tokenizer/llama2", shared);
     snprintf(golden, sizeof golden, "%s/tokenizer/llama2/golden.jsonl", shared);
     RUN_TEST(test_every_golden_record_encodes_and_decodes_exactly);
+    RUN_TEST(test_stream_decode_of_random_ids_matches_decode);
     return sieve_test_summary();
 }
