@@ -24,8 +24,9 @@
  * cross_entropy, log_softmax) is computed in a fixed order that does not depend
  * on how many rows run in the same call (batch invariance: a sequence scores
  * the same alone or in a batch, and decode with a KV cache matches a full
- * forward). matmul promises this only where the backend says so
- * (SIEVE_KERNELS_BATCH_INVARIANT_MATMUL).
+ * forward). matmul promises this only after
+ * kctx_option(kc, "batch_invariant", 1) on a backend with
+ * SIEVE_KERNELS_BATCH_INVARIANT_MATMUL (BLAS results change with M).
  *
  * Backward kernels: the pointers exist now so the table keeps its layout; a
  * backend may leave them NULL until the training work implements them
@@ -51,7 +52,7 @@ extern "C" {
 
 /* flags */
 #define SIEVE_KERNELS_HOST_MEMORY 1u            /* device memory is host memory */
-#define SIEVE_KERNELS_BATCH_INVARIANT_MATMUL 2u /* matmul rows independent of M */
+#define SIEVE_KERNELS_BATCH_INVARIANT_MATMUL 2u /* kctx_option "batch_invariant" exists */
 
 typedef struct sieve_kctx sieve_kctx;  /* backend state; opaque */
 
@@ -174,6 +175,15 @@ typedef struct sieve_kernels {
     void (*adamw)(sieve_kctx *kc, float *params, const float *grads, float *m, float *v,
                   size_t n, float lr, float beta1, float beta2, float eps,
                   float weight_decay, int step);
+
+    /* ---- options of one context (may be NULL: no options) ---- */
+    /* Sets an option; an unknown option or value is an error naming it.
+     *   "batch_invariant" 1: matmul computes each row in an order that does
+     *     not depend on M (backends with SIEVE_KERNELS_BATCH_INVARIANT_MATMUL;
+     *     on CPU a non-BLAS kernel, slower for large M, faster for M = 1).
+     *     Then a sequence gives the same bits alone or in a batch, and decode
+     *     through the KV cache gives the bits of a full forward. Default 0. */
+    sieve_status (*kctx_option)(sieve_kctx *kc, const char *name, int value, sieve_err *err);
 } sieve_kernels;
 
 #ifdef __cplusplus

@@ -37,6 +37,15 @@ void kcpu_kctx_free(sieve_kctx *kc)
 
 int kcpu_kctx_threads(const sieve_kctx *kc) { return kc->threads; }
 
+sieve_status kcpu_kctx_option(sieve_kctx *kc, const char *name, int value, sieve_err *err)
+{
+    if (strcmp(name, "batch_invariant") == 0 && (value == 0 || value == 1)) {
+        kc->batch_invariant = value;
+        return SIEVE_OK;
+    }
+    return sieve_fail(err, "kernels-cpu: unknown option %s = %d", name, value);
+}
+
 void *kcpu_alloc(sieve_kctx *kc, size_t bytes, sieve_err *err)
 {
     (void)kc;

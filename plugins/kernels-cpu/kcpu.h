@@ -9,6 +9,7 @@
 struct sieve_kctx {
     kpool *pool;
     int threads;
+    int batch_invariant;   /* matmul through gemm_bi.c instead of BLAS */
 };
 
 /* Splits [0, n) into `parts` near-equal ranges; range i is [*lo, *hi). */
@@ -27,10 +28,15 @@ void kcpu_free(sieve_kctx *kc, void *p);
 void kcpu_zero(sieve_kctx *kc, void *p, size_t bytes);
 void kcpu_copy(sieve_kctx *kc, void *dst, const void *src, size_t bytes);
 void kcpu_sync(sieve_kctx *kc);
+sieve_status kcpu_kctx_option(sieve_kctx *kc, const char *name, int value, sieve_err *err);
 
 /* matmul.c */
 void kcpu_matmul(sieve_kctx *kc, float *out, const float *in, const float *w,
                  int M, int N, int K, int accumulate);
+
+/* gemm_bi.c */
+void kcpu_matmul_bi(sieve_kctx *kc, float *out, const float *in, const float *w,
+                    int M, int N, int K, int accumulate);
 
 /* rowops.c */
 void kcpu_add(sieve_kctx *kc, float *out, const float *a, const float *b, size_t n);

@@ -37,6 +37,10 @@ void kcpu_matmul(sieve_kctx *kc, float *out, const float *in, const float *w,
                  int M, int N, int K, int accumulate)
 {
     if (M <= 0 || N <= 0) return;
+    if (kc->batch_invariant) {
+        kcpu_matmul_bi(kc, out, in, w, M, N, K, accumulate);
+        return;
+    }
     int threads = kc->threads;
     mm_job j = {out, in, w, M, N, K, threads, 1, accumulate ? 1.0f : 0.0f};
     /* Rows when every thread gets a worthwhile block; columns otherwise. */

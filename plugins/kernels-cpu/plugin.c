@@ -9,7 +9,7 @@ static const sieve_kernels cpu_kernels = {
     .version = SIEVE_KERNELS_VERSION,
     .size = sizeof(sieve_kernels),
     .name = "cpu",
-    .flags = SIEVE_KERNELS_HOST_MEMORY,
+    .flags = SIEVE_KERNELS_HOST_MEMORY | SIEVE_KERNELS_BATCH_INVARIANT_MATMUL,
     .kctx_new = kcpu_kctx_new,
     .kctx_free = kcpu_kctx_free,
     .kctx_threads = kcpu_kctx_threads,
@@ -37,6 +37,7 @@ static const sieve_kernels cpu_kernels = {
     .embedding_backward = kcpu_embedding_backward,
     .cross_entropy_backward = kcpu_cross_entropy_backward,
     .adamw = kcpu_adamw,
+    .kctx_option = kcpu_kctx_option,
 };
 
 /* Also exported for C tests and tools that link this library directly. */

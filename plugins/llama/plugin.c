@@ -9,7 +9,7 @@ static const sieve_stage_desc stages[] = {
         .doc = "log-probability of each token and mean NLL (loss) under a LLaMA model",
         .inputs = llama_score_in, .n_inputs = 1,
         .outputs = llama_score_out, .n_outputs = 1,
-        .params = llama_score_params, .n_params = 4,
+        .params = llama_score_params, .n_params = 5,
         .create = llama_score_create,
         .process = llama_score_process,
         .destroy = llama_score_destroy,

@@ -75,6 +75,12 @@ sieve_status llama_score_create(const sieve_params *params, sieve_ctx *ctx, void
     s->model_dir = dir;
     if (llama_kernels_get(ctx, sieve_param_str(params, "backend"), &s->k, err)) return SIEVE_ERR;
     if (s->k->kctx_new((int)threads, &s->kc, err)) return SIEVE_ERR;
+    if (sieve_param_bool(params, "batch_invariant")) {
+        if (!s->k->kctx_option)
+            return sieve_fail(err, "param 'batch_invariant': backend '%s' has no options",
+                              s->k->name);
+        if (s->k->kctx_option(s->kc, "batch_invariant", 1, err)) return SIEVE_ERR;
+    }
     if (sieve_llama_load(dir, &s->m, err)) return SIEVE_ERR;
 #ifdef SIEVE_LLAMA_HAVE_TOKENIZER
     char *tpath = malloc(strlen(dir) + 32);
@@ -265,9 +271,11 @@ const sieve_port_desc llama_score_in[1] = {
 const sieve_port_desc llama_score_out[1] = {
     {"out", "records(logprobs,loss)", "the input records plus logprobs and loss"},
 };
-const sieve_param_desc llama_score_params[4] = {
+const sieve_param_desc llama_score_params[5] = {
     {"model", SIEVE_P_STRING, NULL, "Hugging Face LLaMA directory"},
     {"backend", SIEVE_P_STRING, "cpu", "kernel backend: cpu or cuda"},
     {"threads", SIEVE_P_INT, "0", "kernel threads (0: all cores)"},
     {"batch", SIEVE_P_INT, "8", "sequences per forward pass"},
+    {"batch_invariant", SIEVE_P_BOOL, "false",
+     "same bits whatever the batching (slower matmul on CPU)"},
 };

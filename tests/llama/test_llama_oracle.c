@@ -168,12 +168,61 @@ static void test_gqa_model_matches_oracle(void) { run_case(&cases[0]); }
 static void test_tied_embeddings_model_matches_oracle(void) { run_case(&cases[1]); }
 static void test_odd_sizes_model_matches_oracle(void) { run_case(&cases[2]); }
 
+/* With kctx_option("batch_invariant"), a sequence's logits do not depend on
+ * the batch it runs in (any row position, any batch size) nor on prefill vs
+ * one-token decode through the KV cache: bit for bit. */
+static void test_batch_invariant_option_gives_identical_bits(void)
+{
+    const sieve_kernels *k = sieve_kernels_cpu();
+    sieve_err err = {{0}};
+    char mdir[512];
+    snprintf(mdir, sizeof mdir, "%s/%s", tmp, cases[2].name);   /* odd sizes */
+    sieve_llama *m = NULL;
+    REQUIRE(sieve_llama_load(mdir, &m, &err) == SIEVE_OK);
+    int V = m->cfg.vocab, T = 48, B = 5;
+    sieve_kctx *kc = NULL;
+    REQUIRE(k->kctx_new(2, &kc, &err) == SIEVE_OK);
+    REQUIRE(k->kctx_option && k->kctx_option(kc, "batch_invariant", 1, &err) == SIEVE_OK);
+    CHECK(k->kctx_option(kc, "no_such_option", 1, &err) == SIEVE_ERR);
+    int32_t *ids = malloc(sizeof(int32_t) * B * T);
+    lt_fill_ids(ids, B * T, V, 99);
+    sieve_llama_run *r = NULL;
+    REQUIRE(sieve_llama_run_new(m, k, kc, B, T, 0, &r, &err) == SIEVE_OK);
+    float *batch = malloc(sizeof(float) * B * T * V), *one = malloc(sizeof(float) * T * V);
+    REQUIRE(sieve_llama_forward(r, ids, B, T, 0, batch, &err) == SIEVE_OK);
+    for (int b = 0; b < B; b++) {
+        REQUIRE(sieve_llama_forward(r, ids + b * T, 1, T, 0, one, &err) == SIEVE_OK);
+        CHECK_MSG(memcmp(one, batch + (size_t)b * T * V, sizeof(float) * T * V) == 0,
+                  "sequence %d alone differs from row %d of the batch", b, b);
+    }
+    /* prefill 20, then decode the rest one token at a time, all 5 at once */
+    int32_t *col = malloc(sizeof(int32_t) * B);
+    float *step = malloc(sizeof(float) * B * V);
+    int32_t *pre = malloc(sizeof(int32_t) * B * 20);
+    for (int b = 0; b < B; b++) memcpy(pre + b * 20, ids + b * T, 20 * sizeof(int32_t));
+    REQUIRE(sieve_llama_forward(r, pre, B, 20, 0, NULL, &err) == SIEVE_OK);
+    int same = 1;
+    for (int t = 20; t < T; t++) {
+        for (int b = 0; b < B; b++) col[b] = ids[b * T + t];
+        REQUIRE(sieve_llama_forward(r, col, B, 1, t, step, &err) == SIEVE_OK);
+        for (int b = 0; b < B; b++)
+            same &= memcmp(step + (size_t)b * V, batch + ((size_t)b * T + t) * V,
+                           sizeof(float) * V) == 0;
+    }
+    CHECK_MSG(same, "decode through the KV cache differs from the full forward");
+    free(pre); free(step); free(col); free(one); free(batch); free(ids);
+    sieve_llama_run_free(r);
+    k->kctx_free(kc);
+    sieve_llama_free(m);
+}
+
 int main(void)
 {
     prepare();
     RUN_TEST(test_gqa_model_matches_oracle);
     RUN_TEST(test_tied_embeddings_model_matches_oracle);
     RUN_TEST(test_odd_sizes_model_matches_oracle);
+    RUN_TEST(test_batch_invariant_option_gives_identical_bits);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (sieve_test_failures == 0 && system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
