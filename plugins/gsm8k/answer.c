@@ -19,9 +19,13 @@ bool sieve_gsm8k_extract(const char *text, size_t len, char *out, size_t out_cap
      * is followed by an optional '-' and at least one of [0-9.,]. */
     const char *p = text, *end = text + len;
     while (p + 5 < end) {
-        const char *h = memmem(p, (size_t)(end - p), "#### ", 5);
-        if (!h)
+        const char *h = memchr(p, '#', (size_t)(end - p));
+        if (!h || end - h < 6)
             return false;
+        if (memcmp(h, "#### ", 5) != 0) {
+            p = h + 1;
+            continue;
+        }
         const char *s = h + 5, *q = s;
         if (q < end && *q == '-')
             q++;
@@ -87,9 +91,13 @@ size_t sieve_gsm8k_annotations(const char *text, size_t len,
     const char *p = text, *end = text + len;
     size_t count = 0;
     while (p + 4 <= end) {
-        const char *h = memmem(p, (size_t)(end - p), "<<", 2);
+        const char *h = memchr(p, '<', (size_t)(end - p - 1));
         if (!h)
             break;
+        if (h[1] != '<') {
+            p = h + 1;
+            continue;
+        }
         const char *c = h + 2;
         const char *gt = memchr(c, '>', (size_t)(end - c));
         if (!gt)

@@ -25,25 +25,34 @@ int gsm8k_field_text(const sieve_record *r, const char *name, const char **s, si
     return -1;
 }
 
-char *gsm8k_field_key(const sieve_record *r, const char *name, size_t *len)
+bool gsm8k_field_key_view(const sieve_record *r, const char *name, char *num,
+                          const char **key, size_t *len)
 {
     const sieve_field *f = sieve_record_get(r, name);
     if (!f)
-        return NULL;
-    char num[64];
-    const char *src = num;
-    size_t n;
+        return false;
+    *key = num;
     switch (f->type) {
     case SIEVE_F_STRING:
     case SIEVE_F_JSON:
-        src = f->v.str.ptr;
-        n = f->v.str.len;
+        *key = f->v.str.ptr;
+        *len = f->v.str.len;
         break;
-    case SIEVE_F_INT: n = (size_t)snprintf(num, sizeof num, "%" PRId64, f->v.i); break;
-    case SIEVE_F_FLOAT: n = (size_t)snprintf(num, sizeof num, "%.17g", f->v.f); break;
-    case SIEVE_F_BOOL: n = (size_t)snprintf(num, sizeof num, "%s", f->v.b ? "true" : "false"); break;
-    default: n = (size_t)snprintf(num, sizeof num, "null"); break;
+    case SIEVE_F_INT: *len = (size_t)snprintf(num, 64, "%" PRId64, f->v.i); break;
+    case SIEVE_F_FLOAT: *len = (size_t)snprintf(num, 64, "%.17g", f->v.f); break;
+    case SIEVE_F_BOOL: *len = (size_t)snprintf(num, 64, "%s", f->v.b ? "true" : "false"); break;
+    default: *len = (size_t)snprintf(num, 64, "null"); break;
     }
+    return true;
+}
+
+char *gsm8k_field_key(const sieve_record *r, const char *name, size_t *len)
+{
+    char num[64];
+    const char *src;
+    size_t n;
+    if (!gsm8k_field_key_view(r, name, num, &src, &n))
+        return NULL;
     char *k = malloc(n + 1);
     if (!k)
         return NULL;

@@ -23,6 +23,7 @@ struct sieve_dedup_group {
     size_t n, cap;
     uint64_t *dist;         /* [cap][cap] pairwise distances */
     uint64_t *scratch;      /* [cap] distances of the offered path */
+    sieve_lev_pattern *ws;  /* edit distance workspace, reused */
 };
 
 sieve_dedup_group *sieve_dedup_group_new(void)
@@ -54,6 +55,7 @@ void sieve_dedup_group_free(sieve_dedup_group *g, void (*free_item)(void *))
     free(g->k);
     free(g->dist);
     free(g->scratch);
+    sieve_lev_pattern_free(g->ws);
     free(g);
 }
 
@@ -109,19 +111,20 @@ int sieve_dedup_group_offer(sieve_dedup_group *g, const char *key, size_t key_le
         goto oom;
     size_t n_cps = sieve_gsm8k_utf8_decode(text, text_len, cps);
     uint64_t total = 0;
-    if (g->n > (is_new ? 0u : 1u)) {
-        sieve_lev_pattern *pat = sieve_lev_pattern_new(cps, n_cps);
-        if (!pat) {
+    for (size_t i = 0; i < g->n; i++) {
+        if (i == j)
+            continue;
+        if (!g->ws && !(g->ws = sieve_lev_pattern_new(NULL, 0))) {
             free(cps);
             goto oom;
         }
-        for (size_t i = 0; i < g->n; i++) {
-            if (i == j)
-                continue;
-            g->scratch[i] = sieve_lev_distance(pat, g->k[i].cps, g->k[i].n_cps);
-            total += g->scratch[i];
+        long d = sieve_lev_distance_ws(g->ws, cps, n_cps, g->k[i].cps, g->k[i].n_cps);
+        if (d < 0) {
+            free(cps);
+            goto oom;
         }
-        sieve_lev_pattern_free(pat);
+        g->scratch[i] = (uint64_t)d;
+        total += g->scratch[i];
     }
     if (is_new) {
         char *kc = malloc(key_len + 1);

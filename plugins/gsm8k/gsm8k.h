@@ -76,10 +76,16 @@ size_t sieve_gsm8k_utf8_decode(const char *s, size_t len, uint32_t *out);
 typedef struct sieve_lev_pattern sieve_lev_pattern;
 sieve_lev_pattern *sieve_lev_pattern_new(const uint32_t *p, size_t m);
 void sieve_lev_pattern_free(sieve_lev_pattern *pat);
+/* Re-targets a pattern at p[0..m), reusing its buffers. 0, or -1 on OOM. */
+int sieve_lev_pattern_set(sieve_lev_pattern *pat, const uint32_t *p, size_t m);
 /* Levenshtein distance between the pattern and t[0..n) (Myers/Hyyrö bit-parallel). */
 size_t sieve_lev_distance(const sieve_lev_pattern *pat, const uint32_t *t, size_t n);
-/* Convenience: distance between two code point strings (-1 on OOM). */
+/* Distance between two code point strings, common prefix and suffix cut
+ * first (-1 on OOM). */
 long sieve_lev_distance2(const uint32_t *a, size_t m, const uint32_t *b, size_t n);
+/* The same with a caller's pattern as workspace (no allocation once warm). */
+long sieve_lev_distance_ws(sieve_lev_pattern *ws, const uint32_t *a, size_t m,
+                           const uint32_t *b, size_t n);
 
 /* ---- dedup.c: one question's kept set under the farthest rule ---- */
 typedef struct sieve_dedup_group sieve_dedup_group;

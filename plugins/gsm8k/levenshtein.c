@@ -50,6 +50,7 @@ struct sieve_lev_pattern {
     uint32_t *hkeys;        /* code point + 1; 0 = empty */
     uint64_t *hmasks;       /* [hcap][words] */
     uint64_t *vp, *vn;      /* scratch per distance call: [words] each */
+    size_t cap_words, cap_h;  /* allocated sizes, so a pattern is reused without malloc */
 };
 
 static size_t hslot(const sieve_lev_pattern *p, uint32_t cp)
@@ -60,38 +61,60 @@ static size_t hslot(const sieve_lev_pattern *p, uint32_t cp)
     return h;
 }
 
-sieve_lev_pattern *sieve_lev_pattern_new(const uint32_t *s, size_t m)
+int sieve_lev_pattern_set(sieve_lev_pattern *p, const uint32_t *s, size_t m)
 {
-    sieve_lev_pattern *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->m = m;
-    p->words = m ? (m + 63) / 64 : 1;
-    size_t non_ascii = 0;
+    size_t words = m ? (m + 63) / 64 : 1, non_ascii = 0, hcap = 1;
     for (size_t i = 0; i < m; i++)
         non_ascii += s[i] >= 128;
-    p->hcap = 1;
-    while (p->hcap < 2 * non_ascii + 1)
-        p->hcap *= 2;
-    p->ascii = calloc(128 * p->words, sizeof *p->ascii);
-    p->hkeys = calloc(p->hcap, sizeof *p->hkeys);
-    p->hmasks = calloc(p->hcap * p->words, sizeof *p->hmasks);
-    p->vp = malloc(2 * p->words * sizeof *p->vp);
-    if (!p->ascii || !p->hkeys || !p->hmasks || !p->vp) {
-        sieve_lev_pattern_free(p);
-        return NULL;
+    while (hcap < 2 * non_ascii + 1)
+        hcap *= 2;
+    if (words > p->cap_words || hcap * words > p->cap_h * p->cap_words || hcap > p->cap_h) {
+        size_t cw = words > p->cap_words ? words : p->cap_words;
+        size_t ch = hcap > p->cap_h ? hcap : p->cap_h;
+        uint64_t *ascii = realloc(p->ascii, 128 * cw * sizeof *ascii);
+        if (ascii)
+            p->ascii = ascii;
+        uint32_t *hkeys = realloc(p->hkeys, ch * sizeof *hkeys);
+        if (hkeys)
+            p->hkeys = hkeys;
+        uint64_t *hmasks = realloc(p->hmasks, ch * cw * sizeof *hmasks);
+        if (hmasks)
+            p->hmasks = hmasks;
+        uint64_t *vp = realloc(p->vp, 2 * cw * sizeof *vp);
+        if (vp)
+            p->vp = vp;
+        if (!ascii || !hkeys || !hmasks || !vp)
+            return -1;
+        p->cap_words = cw;
+        p->cap_h = ch;
     }
-    p->vn = p->vp + p->words;
+    p->m = m;
+    p->words = words;
+    p->hcap = hcap;
+    p->vn = p->vp + words;
+    memset(p->ascii, 0, 128 * words * sizeof *p->ascii);
+    memset(p->hkeys, 0, hcap * sizeof *p->hkeys);
+    memset(p->hmasks, 0, hcap * words * sizeof *p->hmasks);
     for (size_t i = 0; i < m; i++) {
         uint64_t *row;
         if (s[i] < 128) {
-            row = p->ascii + s[i] * p->words;
+            row = p->ascii + s[i] * words;
         } else {
             size_t h = hslot(p, s[i]);
             p->hkeys[h] = s[i] + 1;
-            row = p->hmasks + h * p->words;
+            row = p->hmasks + h * words;
         }
         row[i / 64] |= (uint64_t)1 << (i % 64);
+    }
+    return 0;
+}
+
+sieve_lev_pattern *sieve_lev_pattern_new(const uint32_t *s, size_t m)
+{
+    sieve_lev_pattern *p = calloc(1, sizeof *p);
+    if (p && sieve_lev_pattern_set(p, s, m) != 0) {
+        sieve_lev_pattern_free(p);
+        return NULL;
     }
     return p;
 }
@@ -159,12 +182,36 @@ size_t sieve_lev_distance(const sieve_lev_pattern *p, const uint32_t *t, size_t 
     return score;
 }
 
+long sieve_lev_distance_ws(sieve_lev_pattern *ws, const uint32_t *a, size_t m,
+                           const uint32_t *b, size_t n)
+{
+    /* A common prefix or suffix never changes the distance, and paths of one
+     * question share much of both: only the middle goes through Myers. */
+    while (m && n && a[0] == b[0])
+        a++, b++, m--, n--;
+    while (m && n && a[m - 1] == b[n - 1])
+        m--, n--;
+    if (!m || !n)
+        return (long)(m + n);
+    if (m > n) {                       /* the shorter one as the pattern: fewer words */
+        const uint32_t *t = a;
+        a = b;
+        b = t;
+        size_t k = m;
+        m = n;
+        n = k;
+    }
+    if (sieve_lev_pattern_set(ws, a, m) != 0)
+        return -1;
+    return (long)sieve_lev_distance(ws, b, n);
+}
+
 long sieve_lev_distance2(const uint32_t *a, size_t m, const uint32_t *b, size_t n)
 {
-    sieve_lev_pattern *p = sieve_lev_pattern_new(a, m);
-    if (!p)
+    sieve_lev_pattern *ws = sieve_lev_pattern_new(NULL, 0);
+    if (!ws)
         return -1;
-    long d = (long)sieve_lev_distance(p, b, n);
-    sieve_lev_pattern_free(p);
+    long d = sieve_lev_distance_ws(ws, a, m, b, n);
+    sieve_lev_pattern_free(ws);
     return d;
 }

@@ -101,36 +101,31 @@ static sieve_status offer(dedup *d, sieve_record *r, size_t idx, sieve_err *err)
     gsm8k_path p;
     if (!gsm8k_path_read(r, d->field, &p))
         return sieve_fail(err, "record %zu of the batch: no text field '%s'", idx, d->field);
-    d->n_in++;
-    if (p.correct == 0) {
-        d->n_incorrect++;
-        return SIEVE_OK;
-    }
-    if (!p.valid) {
-        d->n_invalid++;
-        return SIEVE_OK;
-    }
     size_t qlen;
-    char *qid = gsm8k_field_key(r, d->group, &qlen);
-    if (!qid)
+    const char *qv;
+    char num[64];
+    if (!gsm8k_field_key_view(r, d->group, num, &qv, &qlen))
         return sieve_fail(err, "record %zu of the batch: no field '%s' to group by", idx, d->group);
-    size_t gi = gsm8k_map_get(&d->index, qid, qlen);
-    if (gi == FINISHED) {
-        sieve_status st = sieve_fail(err, "%s '%s' appears again after its question was emitted: "
-                                     "the input is not grouped by '%s' (use --param grouped=false)",
-                                     d->group, qid, d->group);
-        free(qid);
-        return st;
-    }
+    d->n_in++;
+    /* The question of every record, kept or not, decides when the open one
+     * is complete: it goes out as soon as another question begins. */
+    size_t gi = gsm8k_map_get(&d->index, qv, qlen);
+    if (gi == FINISHED)
+        return sieve_fail(err, "%s '%.*s' appears again after its question was emitted: "
+                          "the input is not grouped by '%s' (use --param grouped=false)",
+                          d->group, (int)(qlen > 200 ? 200 : qlen), qv, d->group);
     if (gi == (size_t)-1) {
         if (d->grouped && d->open != (size_t)-1) {
             qgroup *o = &d->groups[d->open];
-            if (gsm8k_map_put(&d->index, o->qid, o->qid_len, FINISHED) || close_group(d, d->open)) {
-                free(qid);
+            if (gsm8k_map_put(&d->index, o->qid, o->qid_len, FINISHED) || close_group(d, d->open))
                 return sieve_fail(err, "out of memory");
-            }
             d->n_groups = 0;          /* grouped: only the open group lives */
         }
+        char *qid = malloc(qlen + 1);
+        if (!qid)
+            return sieve_fail(err, "out of memory");
+        memcpy(qid, qv, qlen);
+        qid[qlen] = 0;
         if ((gi = new_group(d, qid, qlen)) == (size_t)-1) {
             free(qid);
             return sieve_fail(err, "out of memory");
@@ -138,8 +133,14 @@ static sieve_status offer(dedup *d, sieve_record *r, size_t idx, sieve_err *err)
         if (gsm8k_map_put(&d->index, qid, qlen, gi))
             return sieve_fail(err, "out of memory");      /* qid is the group's now */
         d->open = gi;
-    } else {
-        free(qid);
+    }
+    if (p.correct == 0) {
+        d->n_incorrect++;
+        return SIEVE_OK;
+    }
+    if (!p.valid) {
+        d->n_invalid++;
+        return SIEVE_OK;
     }
     size_t klen;
     char *key = sieve_gsm8k_equation_key(p.text, p.len, &klen);

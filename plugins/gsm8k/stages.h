@@ -13,6 +13,10 @@ int gsm8k_field_text(const sieve_record *r, const char *name, const char **s, si
 /* A field's value as a group key (strings as is, numbers in decimal, other
  * JSON as its text). malloc'd; NULL when absent or out of memory. */
 char *gsm8k_field_key(const sieve_record *r, const char *name, size_t *len);
+/* The same without copying: *key points into the record, or into buf for
+ * numbers (buf must hold 64 bytes). false when absent. */
+bool gsm8k_field_key_view(const sieve_record *r, const char *name, char *buf,
+                          const char **key, size_t *len);
 /* The boolean value of a field: 1 true, 0 false, -1 absent or not a bool. */
 int gsm8k_field_bool(const sieve_record *r, const char *name);
 
