@@ -1,7 +1,7 @@
 /* Row-invariant matmul (see matmul.h). Tiles of up to 4 rows x 3 columns keep
  * twelve 8-lane accumulators in registers; tiles only decide which elements
  * share a pass over k, never how one element is summed. Columns are cut into
- * fixed blocks of MM_CB handed to the pool. */
+ * blocks (sized from K only) handed to the pool. */
 #include "matmul.h"
 
 #include <string.h>
@@ -15,7 +15,7 @@ typedef float v8f __attribute__((vector_size(32)));
 #define V8_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
-#define MM_CB 48   /* columns per task */
+#define MM_L1_BYTES 20480   /* weights per task: most of a 32 KB L1 */
 #define MM_RM 4
 #define MM_RN 3
 
@@ -60,15 +60,16 @@ static inline __attribute__((always_inline)) void tile(int rm, int rn, float *ou
     }
 }
 
-/* Columns [n0, n1) of every row. */
+/* Columns [n0, n1) of every row. The block's weights are sized to stay in
+ * L1 while every row tile passes over them. */
 static void block(float *out, const float *in, const float *w, int M, int N, int K, int n0,
                   int n1)
 {
-    for (int n = n0; n < n1; n += MM_RN) {
-        int rn = n1 - n < MM_RN ? n1 - n : MM_RN;
-        const float *wb = w + (size_t)n * K;
-        for (int m = 0; m < M; m += MM_RM) {
-            int rm = M - m < MM_RM ? M - m : MM_RM;
+    for (int m = 0; m < M; m += MM_RM) {
+        int rm = M - m < MM_RM ? M - m : MM_RM;
+        for (int n = n0; n < n1; n += MM_RN) {
+            int rn = n1 - n < MM_RN ? n1 - n : MM_RN;
+            const float *wb = w + (size_t)n * K;
             float *o = out + (size_t)m * N + n;
             const float *a = in + (size_t)m * K;
             /* Constant tile shapes, so each is compiled with its accumulators
@@ -93,7 +94,7 @@ static void block(float *out, const float *in, const float *w, int M, int N, int
 
 typedef struct {
     const float *in;
-    int M, K, n;
+    int M, K, n, cb;  /* cb: columns per task */
     const smp_mm *mm;
     int first[5];   /* first task of each product; first[n] = total */
 } mm_job;
@@ -104,16 +105,18 @@ static void mm_task(void *arg, int t)
     int p = 0;
     while (t >= j->first[p + 1]) p++;
     const smp_mm *m = &j->mm[p];
-    int n0 = (t - j->first[p]) * MM_CB;
-    int n1 = n0 + MM_CB < m->N ? n0 + MM_CB : m->N;
+    int n0 = (t - j->first[p]) * j->cb;
+    int n1 = n0 + j->cb < m->N ? n0 + j->cb : m->N;
     block(m->out, j->in, m->w, j->M, m->N, j->K, n0, n1);
 }
 
 void smp_matmul_multi(smp_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n)
 {
     if (M <= 0 || n <= 0 || n > 4) return;
-    mm_job j = {in, M, K, n, mm, {0}};
-    for (int i = 0; i < n; i++) j.first[i + 1] = j.first[i] + (mm[i].N + MM_CB - 1) / MM_CB;
+    int cb = MM_L1_BYTES / (K * (int)sizeof(float)) / MM_RN * MM_RN;
+    cb = cb < MM_RN ? MM_RN : cb > 96 ? 96 : cb;
+    mm_job j = {in, M, K, n, cb, mm, {0}};
+    for (int i = 0; i < n; i++) j.first[i + 1] = j.first[i] + (mm[i].N + cb - 1) / cb;
     smp_pool_run(pool, j.first[n], mm_task, &j);
 }
 
