@@ -204,7 +204,10 @@ sieve_status sieve_llama_load(const char *dir, sieve_llama **out, sieve_err *err
     free(cpath);
     if (st) return st;
     shards s;
-    if (shards_open(&s, dir, err)) return SIEVE_ERR;
+    if (shards_open(&s, dir, err)) {
+        shards_close(&s);   /* safe after a partial open, and after shards_open closed it */
+        return SIEVE_ERR;
+    }
     sieve_llama *m = NULL;
     int n = sieve_llama_tensors(&cfg, NULL, 0);
     sieve_llama_tensor *t = malloc((size_t)n * sizeof *t);
