@@ -137,9 +137,10 @@ static sieve_status add_example(train_state *s, int32_t *ids, int len, int n_pro
 {
     for (int i = 0; i < len; i++)
         if (ids[i] < 0 || ids[i] >= s->m->cfg.vocab) {
+            sieve_fail(err, "record %zu: token %d = %d is outside the vocabulary [0, %d)", idx, i,
+                       ids[i], s->m->cfg.vocab);
             free(ids);
-            return sieve_fail(err, "record %zu: token %d = %d is outside the vocabulary [0, %d)",
-                              idx, i, ids[i], s->m->cfg.vocab);
+            return SIEVE_ERR;
         }
     if (len > s->max_len) len = s->max_len;    /* truncated as HF's tokenizer does */
     if (n_prompt >= len) {                      /* no response token left to learn */
