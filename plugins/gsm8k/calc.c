@@ -44,6 +44,7 @@ typedef struct lexer {
     int depth;            /* open parentheses */
     int pending_indent;   /* indentation of the current physical line at depth 0 */
     bool at_line_start;   /* a new physical line begins (depth 0) */
+    bool cont_indent;     /* it follows a backslash on a line with no token yet */
     bool line_content;    /* the current logical line has tokens */
     tok_kind kind;        /* current token */
     val num;              /* its value when T_NUM */
@@ -190,7 +191,10 @@ static bool next(lexer *lx)
     const char *end = lx->end;
     for (;;) {
         if (lx->at_line_start && lx->depth == 0) {
-            int col = 0;
+            /* After "\\<newline>" on a line without a token yet, Python goes on
+             * counting that line's indentation ("\\\n  1" is indented). */
+            int col = lx->cont_indent ? lx->pending_indent : 0;
+            lx->cont_indent = false;
             while (lx->p < end && (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\f')) {
                 col = *lx->p == '\f' ? 0 : col + 1;
                 lx->p++;
@@ -224,6 +228,8 @@ static bool next(lexer *lx)
                 lx->p = skip_newline(lx->p + 1, end);
                 if (lx->p == end)
                     return fail(lx, SIEVE_CALC_SYNTAX);
+                if (lx->depth == 0 && !lx->line_content)
+                    lx->at_line_start = lx->cont_indent = true;
                 continue;
             }
             return fail(lx, SIEVE_CALC_SYNTAX);
