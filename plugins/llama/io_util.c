@@ -51,38 +51,61 @@ char *llama_read_file(const char *path, size_t max_bytes, size_t *len, sieve_err
     return buf;
 }
 
+sieve_status llama_writer_open(llama_writer *w, const char *path, sieve_err *err)
+{
+    w->fd = -1;
+    w->path = strdup(path);
+    w->tmp = malloc(strlen(path) + 32);
+    if (!w->path || !w->tmp) {
+        free(w->path);
+        free(w->tmp);
+        w->path = w->tmp = NULL;
+        return sieve_fail(err, "%s: out of memory", path);
+    }
+    sprintf(w->tmp, "%s.tmp.%ld", path, (long)getpid());
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) return sieve_fail(err, "%s: cannot create: %s", w->tmp, strerror(errno));
+    return SIEVE_OK;
+}
+
+sieve_status llama_writer_put(llama_writer *w, const void *data, size_t len, sieve_err *err)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(w->fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return sieve_fail(err, "%s: write failed: %s", w->tmp, strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+    return SIEVE_OK;
+}
+
+sieve_status llama_writer_close(llama_writer *w, sieve_status st, sieve_err *err)
+{
+    if (w->fd >= 0) {
+        if (!st && fsync(w->fd) != 0)
+            st = sieve_fail(err, "%s: cannot flush: %s", w->tmp, strerror(errno));
+        if (close(w->fd) != 0 && !st)
+            st = sieve_fail(err, "%s: cannot close: %s", w->tmp, strerror(errno));
+        if (!st && rename(w->tmp, w->path) != 0)
+            st = sieve_fail(err, "%s: cannot rename into place: %s", w->path, strerror(errno));
+        if (st) unlink(w->tmp);
+    }
+    free(w->path);
+    free(w->tmp);
+    w->fd = -1;
+    w->path = w->tmp = NULL;
+    return st;
+}
+
 sieve_status llama_write_atomic(const char *path, const void *data, size_t len,
                                 sieve_err *err)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return sieve_fail(err, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return sieve_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return sieve_fail(err, "%s: write failed: %s", tmp, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(tmp);
-        return sieve_fail(err, "%s: cannot flush: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sieve_fail(err, "%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return SIEVE_OK;
+    llama_writer w;
+    sieve_status st = llama_writer_open(&w, path, err);
+    if (!st) st = llama_writer_put(&w, data, len, err);
+    return llama_writer_close(&w, st, err);
 }
 
 char *llama_join(const char *dir, const char *name)

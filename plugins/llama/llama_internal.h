@@ -15,6 +15,16 @@ char *llama_read_file(const char *path, size_t max_bytes, size_t *len, sieve_err
 /* Writes data to path through "path.tmp.<pid>", fsync and rename(). */
 sieve_status llama_write_atomic(const char *path, const void *data, size_t len,
                                 sieve_err *err);
+/* A file written through "path.tmp.<pid>" and renamed into place on close. */
+typedef struct llama_writer {
+    int fd;
+    char *path, *tmp;
+} llama_writer;
+sieve_status llama_writer_open(llama_writer *w, const char *path, sieve_err *err);
+sieve_status llama_writer_put(llama_writer *w, const void *data, size_t len, sieve_err *err);
+/* st: the status so far. When it is SIEVE_OK, fsyncs and renames; otherwise
+ * (or when that fails) removes the temporary file. Returns the final status. */
+sieve_status llama_writer_close(llama_writer *w, sieve_status st, sieve_err *err);
 /* "dir/name" in a fresh malloc'd string (NULL when out of memory). */
 char *llama_join(const char *dir, const char *name);
 int llama_file_exists(const char *path);

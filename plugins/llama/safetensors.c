@@ -275,30 +275,29 @@ sieve_status st_write(const char *path, const st_out *t, int n, st_dtype dtype,
     }
     hlen += (size_t)snprintf(hdr + hlen, hcap - hlen, "}");
     while (hlen % 8) hdr[hlen++] = ' ';   /* data starts 8-aligned */
-    size_t total = 8 + hlen + off;
-    uint8_t *buf = malloc(total);
-    if (!buf) {
-        free(order);
-        free(hdr);
-        return sieve_fail(err, "%s: out of memory (%zu bytes)", path, total);
-    }
-    for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
-    memcpy(buf + 8, hdr, hlen);
-    uint8_t *p = buf + 8 + hlen;
-    for (int i = 0; i < n; i++) {
+    /* Streamed through a bounded buffer: a 7B checkpoint never sits in
+     * memory twice. */
+    llama_writer wr;
+    sieve_status st = llama_writer_open(&wr, path, err);
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+    if (!st) st = llama_writer_put(&wr, len8, 8, err);
+    if (!st) st = llama_writer_put(&wr, hdr, hlen, err);
+    uint16_t chunk[4096];
+    for (int i = 0; i < n && !st; i++) {
         size_t ne = out_numel(order[i]);
         if (dtype == ST_F32) {
-            memcpy(p, order[i]->data, ne * 4);   /* x86-64 is little-endian, as the format */
-        } else {
-            for (size_t j = 0; j < ne; j++) {
-                uint16_t h = f32_to_bf16(order[i]->data[j]);
-                memcpy(p + 2 * j, &h, 2);
-            }
+            /* x86-64 is little-endian, as the format */
+            st = llama_writer_put(&wr, order[i]->data, ne * 4, err);
+            continue;
         }
-        p += ne * esize;
+        for (size_t j = 0; j < ne && !st; j += 4096) {
+            size_t m = ne - j < 4096 ? ne - j : 4096;
+            for (size_t q = 0; q < m; q++) chunk[q] = f32_to_bf16(order[i]->data[j + q]);
+            st = llama_writer_put(&wr, chunk, m * 2, err);
+        }
     }
-    sieve_status st = llama_write_atomic(path, buf, total, err);
-    free(buf);
+    st = llama_writer_close(&wr, st, err);
     free(order);
     free(hdr);
     return st;
