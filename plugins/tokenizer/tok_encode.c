@@ -29,8 +29,31 @@ typedef struct rev_merge {  /* how an UNUSED piece was formed */
     uint32_t start, len, lstart, llen, rstart, rlen;
 } rev_merge;
 
+/* Per-buffer cache of word encodings (see split_words below). */
+typedef struct cache_entry {
+    uint32_t hash;
+    uint32_t key;          /* offset of the word in keys; */
+    uint32_t key_len;      /* 0 = empty slot */
+    uint32_t ids;          /* offset in ids */
+    uint32_t n_ids;
+} cache_entry;
+
+#define CACHE_SLOTS (1u << 16)
+#define CACHE_MAX_WORD 64          /* longer words are not cached */
+#define CACHE_MAX_BYTES (1u << 23) /* keys + ids; cleared when reached */
+
+typedef struct word_cache {
+    cache_entry *slots;    /* CACHE_SLOTS of them, or NULL */
+    uint32_t used;
+    tok_sb keys;
+    int32_t *ids;
+    size_t n_ids, cap_ids;
+} word_cache;
+
 typedef struct work {
     tok_sb norm;
+    const char *text;      /* the span being segmented; symbol offsets are relative to it */
+    word_cache cache;
     sym *syms;
     size_t syms_cap;
     pair *heap;
@@ -52,6 +75,9 @@ void sieve_tok_buf_free(sieve_tok_buf *b)
         free(w->heap);
         free(w->rev);
         free(w->stack);
+        free(w->cache.slots);
+        free(w->cache.keys.p);
+        free(w->cache.ids);
         free(w);
     }
     free(b->ids);
@@ -133,7 +159,7 @@ static bool maybe_add(const sieve_tokenizer *tok, work *w, int32_t left, int32_t
     const sym *l = &w->syms[left], *r = &w->syms[right];
     if (l->freeze || r->freeze)
         return true;
-    const char *s = w->norm.p + l->start;
+    const char *s = w->text + l->start;
     uint32_t n = l->len + r->len;
     int id = tok_map_find(tok, &tok->normal, s, n, tok_hash(s, n));
     if (id < 0)
@@ -195,12 +221,12 @@ static bool resegment(const sieve_tokenizer *tok, work *w, sieve_tok_buf *b, uin
     w->stack[top++] = len;
     while (top) {
         uint32_t l = w->stack[--top], s = w->stack[--top];
-        const char *t = w->norm.p + s;
+        const char *t = w->text + s;
         int id = tok_piece_to_id(tok, t, l);
         const rev_merge *rm = NULL;
         if (tok->pieces[id].type == SIEVE_PIECE_UNUSED)
             for (size_t i = w->rev_n; i-- > 0;)
-                if (w->rev[i].len == l && memcmp(w->norm.p + w->rev[i].start, t, l) == 0) {
+                if (w->rev[i].len == l && memcmp(w->text + w->rev[i].start, t, l) == 0) {
                     rm = &w->rev[i];
                     break;
                 }
@@ -219,6 +245,161 @@ static bool resegment(const sieve_tokenizer *tok, work *w, sieve_tok_buf *b, uin
     return true;
 }
 
+/* BPE over s[0..n): appends the ids to b. */
+static bool bpe(const sieve_tokenizer *tok, work *w, const char *s, size_t n, sieve_tok_buf *b)
+{
+    w->text = s;
+    w->heap_n = 0;
+    w->rev_n = 0;
+    if (!n)
+        return true;
+    /* split into characters (or whole user-defined pieces) */
+    if (!grow((void **)&w->syms, &w->syms_cap, n, sizeof *w->syms))
+        return false;
+    sym *syms = w->syms;
+    int32_t count = 0;
+    for (size_t pos = 0; pos < n;) {
+        size_t m = 0;
+        int32_t freeze = 0;
+        if (tok->max_user_len && (m = tok_user_match(tok, s + pos, n - pos)) > 0) {
+            freeze = 1;
+        } else {
+            m = (size_t)tok_one_char_len((unsigned char)s[pos]);
+            if (m > n - pos)
+                m = n - pos;
+        }
+        syms[count] = (sym){(uint32_t)pos, (uint32_t)m, count - 1, count + 1, -1, freeze};
+        count++;
+        pos += m;
+    }
+    syms[count - 1].next = -1;
+    for (int32_t i = 1; i < count; i++)
+        if (!maybe_add(tok, w, i - 1, i, true))
+            return false;
+    for (size_t i = w->heap_n / 2; i-- > 0;)
+        sift_down(w->heap, w->heap_n, i);
+
+    while (w->heap_n) {
+        pair top = w->heap[0];
+        w->heap[0] = w->heap[--w->heap_n];
+        if (w->heap_n)
+            sift_down(w->heap, w->heap_n, 0);
+        sym *l = &syms[top.left], *r = &syms[top.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
+            continue;   /* stale: one side changed since it was queued */
+        l->len += r->len;
+        l->id = top.id;
+        l->next = r->next;
+        if (r->next >= 0)
+            syms[r->next].prev = top.left;
+        r->len = 0;
+        if (!maybe_add(tok, w, l->prev, top.left, false) ||
+            !maybe_add(tok, w, top.left, l->next, false))
+            return false;
+    }
+
+    bool prev_unk = false;
+    for (int32_t i = 0; i >= 0; i = syms[i].next) {
+        const sym *y = &syms[i];
+        const char *t = s + y->start;
+        int32_t id = y->id >= 0 ? tok->lookup_id[y->id] : tok_piece_to_id(tok, t, y->len);
+        if (tok->has_unused && tok->pieces[id].type == SIEVE_PIECE_UNUSED) {
+            if (!resegment(tok, w, b, y->start, y->len, &prev_unk))
+                return false;
+        } else if (!emit_piece(tok, b, t, y->len, id, &prev_unk)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- words ----
+ * When no piece holds a `▁` right after another character (checked at load:
+ * tok->split_words), no symbol can ever span the start of a `▁` that follows
+ * another character, so BPE on each such word alone gives the same pieces as
+ * BPE on the whole text. With byte fallback and no unused pieces nothing
+ * else couples the words either, so each word's ids can be cached. */
+
+static bool cache_reset(word_cache *c)
+{
+    if (!c->slots) {
+        c->slots = malloc(CACHE_SLOTS * sizeof *c->slots);
+        if (!c->slots)
+            return false;
+    }
+    memset(c->slots, 0, CACHE_SLOTS * sizeof *c->slots);
+    c->used = 0;
+    c->keys.n = 0;
+    c->n_ids = 0;
+    return true;
+}
+
+/* Appends the ids of word s[0..n), from the cache or by BPE. */
+static bool encode_word(const sieve_tokenizer *tok, work *w, const char *s, size_t n,
+                        sieve_tok_buf *b)
+{
+    if (n > CACHE_MAX_WORD)
+        return bpe(tok, w, s, n, b);
+    word_cache *c = &w->cache;
+    if (!c->slots && !cache_reset(c))
+        return false;
+    uint32_t h = tok_hash(s, n);
+    uint32_t i = h & (CACHE_SLOTS - 1);
+    for (; c->slots[i].key_len; i = (i + 1) & (CACHE_SLOTS - 1)) {
+        const cache_entry *e = &c->slots[i];
+        if (e->hash == h && e->key_len == n && memcmp(c->keys.p + e->key, s, n) == 0) {
+            if (!grow((void **)&b->ids, &b->cap, b->n + e->n_ids, sizeof *b->ids))
+                return false;
+            memcpy(b->ids + b->n, c->ids + e->ids, e->n_ids * sizeof *b->ids);
+            b->n += e->n_ids;
+            return true;
+        }
+    }
+    size_t before = b->n;
+    if (!bpe(tok, w, s, n, b))
+        return false;
+    size_t k = b->n - before;
+    if (c->used * 2 >= CACHE_SLOTS ||
+        c->keys.n + n + (c->n_ids + k) * sizeof(int32_t) > CACHE_MAX_BYTES) {
+        if (!cache_reset(c))
+            return false;
+        i = h & (CACHE_SLOTS - 1);
+    }
+    if (!grow((void **)&c->ids, &c->cap_ids, c->n_ids + k, sizeof *c->ids))
+        return false;
+    uint32_t key = (uint32_t)c->keys.n;
+    if (!tok_sb_put(&c->keys, s, n))
+        return false;
+    memcpy(c->ids + c->n_ids, b->ids + before, k * sizeof *c->ids);
+    c->slots[i] = (cache_entry){h, key, (uint32_t)n, (uint32_t)c->n_ids, (uint32_t)k};
+    c->n_ids += k;
+    c->used++;
+    return true;
+}
+
+/* Splits s at each `▁` that follows another character, walking characters
+ * exactly as bpe() splits them, and encodes word by word. */
+static bool split_words(const sieve_tokenizer *tok, work *w, const char *s, size_t n,
+                        sieve_tok_buf *b)
+{
+    size_t start = 0;
+    bool prev_space = false;
+    for (size_t pos = 0; pos < n;) {
+        size_t m = (size_t)tok_one_char_len((unsigned char)s[pos]);
+        if (m > n - pos)
+            m = n - pos;
+        bool space = m == TOK_SPACE_LEN && memcmp(s + pos, TOK_SPACE, TOK_SPACE_LEN) == 0;
+        if (space && pos > start && !prev_space) {
+            if (!encode_word(tok, w, s + start, pos - start, b))
+                return false;
+            start = pos;
+        }
+        prev_space = space;
+        pos += m;
+    }
+    return encode_word(tok, w, s + start, n - start, b);
+}
+
 sieve_status sieve_tokenizer_encode(const sieve_tokenizer *tok, const char *text, size_t len,
                                     unsigned flags, sieve_tok_buf *b, sieve_err *err)
 {
@@ -231,73 +412,13 @@ sieve_status sieve_tokenizer_encode(const sieve_tokenizer *tok, const char *text
         if (!w)
             return sieve_fail(err, "out of memory");
     }
-    w->heap_n = 0;
-    w->rev_n = 0;
     if ((flags & SIEVE_TOK_BOS) && tok->bos_id >= 0 && !emit(b, tok->bos_id))
         goto oom;
     if (!tok_normalize(tok, text, len, &w->norm))
         goto oom;
-    const char *s = w->norm.p;
-    size_t n = w->norm.n;
-    if (n) {
-        /* split into characters (or whole user-defined pieces) */
-        if (!grow((void **)&w->syms, &w->syms_cap, n, sizeof *w->syms))
-            goto oom;
-        sym *syms = w->syms;
-        int32_t count = 0;
-        for (size_t pos = 0; pos < n;) {
-            size_t m = 0;
-            int32_t freeze = 0;
-            if (tok->max_user_len && (m = tok_user_match(tok, s + pos, n - pos)) > 0)
-                freeze = 1;
-            else {
-                m = (size_t)tok_one_char_len((unsigned char)s[pos]);
-                if (m > n - pos)
-                    m = n - pos;
-            }
-            syms[count] = (sym){(uint32_t)pos, (uint32_t)m, count - 1, count + 1, -1, freeze};
-            count++;
-            pos += m;
-        }
-        syms[count - 1].next = -1;
-        for (int32_t i = 1; i < count; i++)
-            if (!maybe_add(tok, w, i - 1, i, true))
-                goto oom;
-        for (size_t i = w->heap_n / 2; i-- > 0;)
-            sift_down(w->heap, w->heap_n, i);
-
-        while (w->heap_n) {
-            pair top = w->heap[0];
-            w->heap[0] = w->heap[--w->heap_n];
-            if (w->heap_n)
-                sift_down(w->heap, w->heap_n, 0);
-            sym *l = &syms[top.left], *r = &syms[top.right];
-            if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
-                continue;   /* stale: one side changed since it was queued */
-            l->len += r->len;
-            l->id = top.id;
-            l->next = r->next;
-            if (r->next >= 0)
-                syms[r->next].prev = top.left;
-            r->len = 0;
-            if (!maybe_add(tok, w, l->prev, top.left, false) ||
-                !maybe_add(tok, w, top.left, l->next, false))
-                goto oom;
-        }
-
-        bool prev_unk = false;
-        for (int32_t i = 0; i >= 0; i = syms[i].next) {
-            const sym *y = &syms[i];
-            const char *t = s + y->start;
-            int32_t id = y->id >= 0 ? tok->lookup_id[y->id] : tok_piece_to_id(tok, t, y->len);
-            if (tok->has_unused && tok->pieces[id].type == SIEVE_PIECE_UNUSED) {
-                if (!resegment(tok, w, b, y->start, y->len, &prev_unk))
-                    goto oom;
-            } else if (!emit_piece(tok, b, t, y->len, id, &prev_unk)) {
-                goto oom;
-            }
-        }
-    }
+    if (!(tok->split_words ? split_words(tok, w, w->norm.p, w->norm.n, b)
+                           : bpe(tok, w, w->norm.p, w->norm.n, b)))
+        goto oom;
     if ((flags & SIEVE_TOK_EOS) && tok->eos_id >= 0 && !emit(b, tok->eos_id))
         goto oom;
     return SIEVE_OK;

@@ -89,6 +89,7 @@ struct sieve_tokenizer {
     int max_user_len;
     int32_t *lookup_id;       /* id -> PieceToId(piece(id)): reserved pieces win */
     bool has_unused;
+    bool split_words;         /* encode word by word, with a cache (tok_encode.c) */
 
     int unk;                  /* the UNKNOWN piece: what encode emits */
     int unk_id, bos_id, eos_id, pad_id;   /* as SentencePiece reports them */

@@ -456,6 +456,25 @@ static sieve_status build(sieve_tokenizer *tok, const raw_model *m, sieve_err *e
     }
     if (!tok->unk_surface)
         return sieve_fail(err, "out of memory");
+    /* Word-by-word encoding is exact when no piece joins another character
+     * to a following `▁` (then no symbol spans such a word start), unknown
+     * runs cannot join across words (byte fallback) and no unused piece's
+     * resegmentation depends on other words. Models with a character map or
+     * user-defined pieces are left out: their normalized text need not walk
+     * character by character the way the word splitter does. */
+    tok->split_words = tok->byte_fallback && !tok->has_unused && tok->escape_ws &&
+                       !tok->has_charsmap && !tok->max_user_len;
+    for (int i = 0; tok->split_words && i < tok->n_pieces; i++) {
+        const tok_piece *p = &tok->pieces[i];
+        bool normal = p->type == SIEVE_PIECE_NORMAL || p->type == SIEVE_PIECE_USER_DEFINED ||
+                      p->type == SIEVE_PIECE_UNUSED;
+        for (uint32_t o = 1; normal && o + TOK_SPACE_LEN <= p->len; o++)
+            if (!memcmp(p->s + o, TOK_SPACE, TOK_SPACE_LEN) &&
+                !(o >= TOK_SPACE_LEN && !memcmp(p->s + o - TOK_SPACE_LEN, TOK_SPACE, TOK_SPACE_LEN))) {
+                tok->split_words = false;
+                break;
+            }
+    }
     tok->unk_id = special_id(tok, m->unk_piece, "<unk>", SIEVE_PIECE_UNKNOWN);
     tok->bos_id = special_id(tok, m->bos_piece, "<s>", SIEVE_PIECE_CONTROL);
     tok->eos_id = special_id(tok, m->eos_piece, "</s>", SIEVE_PIECE_CONTROL);

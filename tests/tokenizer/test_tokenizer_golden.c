@@ -108,6 +108,54 @@ static void test_every_golden_record_encodes_and_decodes_exactly(void)
     sieve_tokenizer_free(tok);
 }
 
+/* The encoder caches word encodings per buffer and clears the cache when it
+ * fills: after 100,000 distinct words through one buffer, the golden ids
+ * still come out. */
+static void test_golden_ids_hold_after_the_word_cache_overflows(void)
+{
+    sieve_tokenizer *tok;
+    sieve_err err;
+    REQUIRE(sieve_tokenizer_load(model_dir, &tok, &err) == SIEVE_OK);
+    sieve_tok_buf b = {0};
+    char text[64];
+    for (int i = 0; i < 50000; i++) {
+        int n = snprintf(text, sizeof text, "w%dq zz%x", i, i * 7919);
+        REQUIRE(sieve_tokenizer_encode(tok, text, (size_t)n, 0, &b, &err) == SIEVE_OK);
+    }
+    size_t len;
+    char *data = sieve_test_read_file(golden, &len);
+    REQUIRE(data);
+    int records = 0, bad = 0;
+    for (char *line = data, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl)
+            nl = line + strlen(line);
+        sieve_record r;
+        sieve_record_init(&r);
+        REQUIRE(sieve_record_from_json(&r, line, (size_t)(nl - line), &err) == SIEVE_OK);
+        const char *t;
+        size_t tl, n;
+        const int64_t *ids;
+        REQUIRE(sieve_record_get_str(&r, "text", &t, &tl) && sieve_record_get_ints(&r, "ids", &ids, &n));
+        for (int pass = 0; pass < 2; pass++) {   /* the second pass hits the cache */
+            CHECK(sieve_tokenizer_encode(tok, t, tl, 0, &b, &err) == SIEVE_OK);
+            bool same = b.n == n;
+            for (size_t i = 0; same && i < n; i++)
+                same = b.ids[i] == ids[i];
+            bad += !same;
+        }
+        records++;
+        sieve_record_free(&r);
+        if (!*nl)
+            break;
+    }
+    CHECK(records == 640);
+    CHECK_MSG(bad == 0, "%d mismatches", bad);
+    free(data);
+    sieve_tok_buf_free(&b);
+    sieve_tokenizer_free(tok);
+}
+
 /* Random id sequences (as a sampler may produce: stray byte pieces, control
  * pieces, lone spaces): the stream decoder's chunks are whole characters
  * and add up to decode()'s text. */
@@ -164,6 +212,7 @@ int main(void)
     snprintf(model_dir, sizeof model_dir, "%s/tokenizer/llama2", shared);
     snprintf(golden, sizeof golden, "%s/tokenizer/llama2/golden.jsonl", shared);
     RUN_TEST(test_every_golden_record_encodes_and_decodes_exactly);
+    RUN_TEST(test_golden_ids_hold_after_the_word_cache_overflows);
     RUN_TEST(test_stream_decode_of_random_ids_matches_decode);
     return sieve_test_summary();
 }
