@@ -1,0 +1,218 @@
+/* Each forward kernel of kernels-cpu against a naive double-precision
+ * implementation written here from the definitions in kernels.h: attention
+ * over several key blocks with GQA, a KV-cache stride and a query offset;
+ * RMSNorm; RoPE; SwiGLU; embedding; log-softmax and cross-entropy (ignored
+ * targets); matmul on both paths (BLAS and batch-invariant), with accumulate;
+ * AdamW against PyTorch's update rule. Also: results do not depend on the
+ * number of threads. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llama_testutil.h"
+#include "testlib.h"
+
+static const sieve_kernels *K;
+static sieve_kctx *kc1, *kc2;   /* 1 and 3 threads */
+
+static float *rnd(size_t n, uint64_t seed, float scale)
+{
+    float *p = malloc(n * sizeof *p);
+    uint64_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        p[i] = scale * ((float)((x >> 40) & 0xffffff) / 16777216.0f * 2.0f - 1.0f);
+    }
+    return p;
+}
+
+static void expect_close(const char *what, const float *got, const double *want, size_t n,
+                         double tol)
+{
+    double worst = 0;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(got[i] - want[i]);
+        if (!(d <= worst)) { worst = d; w = i; }
+    }
+    CHECK_MSG(worst <= tol, "%s: worst at %zu: got %.8g want %.8g", what, w, got[w], want[w]);
+}
+
+static void test_attention_matches_naive_softmax_over_blocks_and_cache(void)
+{
+    int B = 2, H = 6, KV = 2, hd = 12, Tk = 150, Tq = 70, cap = 160;  /* keys span 3 blocks */
+    size_t bs = (size_t)cap * KV * hd;
+    float *q = rnd((size_t)B * Tq * H * hd, 1, 1.5f);
+    float *k = rnd(B * bs, 2, 1.5f), *v = rnd(B * bs, 3, 1.0f);
+    float *out = malloc(sizeof(float) * B * Tq * H * hd), *lse = malloc(sizeof(float) * B * H * Tq);
+    double *want = malloc(sizeof(double) * B * Tq * H * hd), *wlse = malloc(sizeof(double) * B * H * Tq);
+    double *s = malloc(sizeof(double) * Tk);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int t = 0; t < Tq; t++) {
+                int g = h / (H / KV), n = Tk - Tq + t + 1;
+                const float *qq = q + (((size_t)b * Tq + t) * H + h) * hd;
+                double mx = -INFINITY, sum = 0;
+                for (int j = 0; j < n; j++) {
+                    const float *kk = k + b * bs + ((size_t)j * KV + g) * hd;
+                    double d = 0;
+                    for (int i = 0; i < hd; i++) d += (double)qq[i] * kk[i];
+                    s[j] = d / sqrt((double)hd);
+                    mx = fmax(mx, s[j]);
+                }
+                for (int j = 0; j < n; j++) sum += exp(s[j] - mx);
+                double *o = want + (((size_t)b * Tq + t) * H + h) * hd;
+                for (int i = 0; i < hd; i++) o[i] = 0;
+                for (int j = 0; j < n; j++) {
+                    const float *vv = v + b * bs + ((size_t)j * KV + g) * hd;
+                    for (int i = 0; i < hd; i++) o[i] += exp(s[j] - mx) / sum * vv[i];
+                }
+                wlse[((size_t)b * H + h) * Tq + t] = mx + log(sum);
+            }
+    sieve_kctx *ctxs[2] = {kc1, kc2};
+    for (int c = 0; c < 2; c++) {
+        K->attention(ctxs[c], out, lse, q, k, v, B, Tq, Tk, H, KV, hd, bs);
+        expect_close("attention out", out, want, (size_t)B * Tq * H * hd, 2e-6);
+        expect_close("attention lse", lse, wlse, (size_t)B * H * Tq, 2e-6);
+    }
+    free(q); free(k); free(v); free(out); free(lse); free(want); free(wlse); free(s);
+}
+
+static void test_rmsnorm_rope_swiglu_embedding_match_definitions(void)
+{
+    int M = 37, D = 20, nh = 3, hd = 10, V = 11;
+    float *x = rnd((size_t)M * D, 4, 3.0f), *w = rnd(D, 5, 1.0f);
+    float *out = malloc(sizeof(float) * M * D), *rstd = malloc(sizeof(float) * M);
+    double *want = malloc(sizeof(double) * M * D * 2), *wr = malloc(sizeof(double) * M);
+    for (int m = 0; m < M; m++) {
+        double ss = 0;
+        for (int i = 0; i < D; i++) ss += (double)x[m * D + i] * x[m * D + i];
+        wr[m] = 1.0 / sqrt(ss / D + 1e-5);
+        for (int i = 0; i < D; i++) want[m * D + i] = x[m * D + i] * wr[m] * w[i];
+    }
+    K->rmsnorm(kc2, out, rstd, x, w, M, D, 1e-5f);
+    expect_close("rmsnorm", out, want, (size_t)M * D, 1e-5);
+    expect_close("rmsnorm rstd", rstd, wr, M, 1e-5);
+
+    /* rope: x[M, nh, hd], position of row m = 3m + 1 */
+    float *r = rnd((size_t)M * nh * hd, 6, 1.0f);
+    int32_t *pos = malloc(sizeof(int32_t) * M);
+    for (int m = 0; m < M; m++) pos[m] = 3 * m + 1;
+    for (int m = 0; m < M; m++)
+        for (int h = 0; h < nh; h++)
+            for (int i = 0; i < hd / 2; i++) {
+                const float *e = r + ((size_t)m * nh + h) * hd;
+                double a = pos[m] * pow(500000.0, -2.0 * i / hd);
+                want[((size_t)m * nh + h) * hd + i] = e[i] * cos(a) - e[i + hd / 2] * sin(a);
+                want[((size_t)m * nh + h) * hd + i + hd / 2] = e[i + hd / 2] * cos(a) + e[i] * sin(a);
+            }
+    K->rope(kc2, r, pos, M, nh, hd, 500000.0f);
+    expect_close("rope", r, want, (size_t)M * nh * hd, 1e-5);
+
+    float *g = rnd((size_t)M * D, 7, 12.0f), *u = rnd((size_t)M * D, 8, 2.0f);
+    for (int i = 0; i < M * D; i++) want[i] = g[i] / (1.0 + exp(-(double)g[i])) * u[i];
+    K->swiglu(kc2, out, g, u, M, D);
+    expect_close("swiglu", out, want, (size_t)M * D, 1e-5);
+
+    float *table = rnd((size_t)V * D, 9, 1.0f);
+    int32_t *ids = malloc(sizeof(int32_t) * M);
+    for (int m = 0; m < M; m++) ids[m] = (m * 7) % V;
+    for (int m = 0; m < M; m++)
+        for (int i = 0; i < D; i++) want[m * D + i] = table[ids[m] * D + i];
+    K->embedding(kc2, out, ids, table, M, D, V);
+    expect_close("embedding", out, want, (size_t)M * D, 0);
+    free(x); free(w); free(out); free(rstd); free(want); free(wr); free(r); free(pos);
+    free(g); free(u); free(table); free(ids);
+}
+
+static void test_log_softmax_and_cross_entropy_match_double(void)
+{
+    int M = 9, V = 1003;
+    float *x = rnd((size_t)M * V, 10, 20.0f);
+    x[5] = 80.0f;   /* a dominant logit: no overflow */
+    int32_t t[9] = {0, 5, 1002, -1, 17, 999, 3, 8, 500};
+    double *want = malloc(sizeof(double) * M * V), wl[9], wlp[9];
+    for (int m = 0; m < M; m++) {
+        double mx = -INFINITY, s = 0;
+        for (int i = 0; i < V; i++) mx = fmax(mx, x[m * V + i]);
+        for (int i = 0; i < V; i++) s += exp(x[m * V + i] - mx);
+        wl[m] = mx + log(s);
+        for (int i = 0; i < V; i++) want[m * V + i] = x[m * V + i] - wl[m];
+        wlp[m] = t[m] < 0 ? 0.0 : x[m * V + t[m]] - wl[m];
+    }
+    float *out = malloc(sizeof(float) * M * V), lp[9], lse[9];
+    K->log_softmax(kc2, out, x, M, V);
+    expect_close("log_softmax", out, want, (size_t)M * V, 2e-5);
+    K->cross_entropy(kc2, lp, lse, x, t, M, V);
+    expect_close("cross_entropy logprob", lp, wlp, M, 2e-5);
+    expect_close("cross_entropy lse", lse, wl, M, 2e-5);
+    free(x); free(want); free(out);
+}
+
+static void test_matmul_both_paths_match_double_and_accumulate(void)
+{
+    int M = 23, N = 41, Kd = 37;
+    float *a = rnd((size_t)M * Kd, 11, 1.0f), *w = rnd((size_t)N * Kd, 12, 1.0f);
+    float *out = malloc(sizeof(float) * M * N);
+    double *want = malloc(sizeof(double) * M * N);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double s = 0;
+            for (int k = 0; k < Kd; k++) s += (double)a[m * Kd + k] * w[n * Kd + k];
+            want[m * N + n] = s;
+        }
+    sieve_err err;
+    for (int bi = 0; bi < 2; bi++) {
+        REQUIRE(K->kctx_option(kc2, "batch_invariant", bi, &err) == SIEVE_OK);
+        for (int i = 0; i < M * N; i++) out[i] = 1.0f;
+        K->matmul(kc2, out, a, w, M, N, Kd, 0);
+        expect_close(bi ? "matmul (batch invariant)" : "matmul (blas)", out, want, (size_t)M * N, 1e-5);
+        K->matmul(kc2, out, a, w, M, N, Kd, 1);
+        for (int i = 0; i < M * N; i++) want[i] *= 2;
+        expect_close("matmul accumulate", out, want, (size_t)M * N, 2e-5);
+        for (int i = 0; i < M * N; i++) want[i] /= 2;
+    }
+    REQUIRE(K->kctx_option(kc2, "batch_invariant", 0, &err) == SIEVE_OK);
+    free(a); free(w); free(out); free(want);
+}
+
+static void test_adamw_matches_pytorch_rule(void)
+{
+    size_t n = 1000;
+    float *p = rnd(n, 13, 1.0f), *g = rnd(n, 14, 0.1f), *m = calloc(n, 4), *v = calloc(n, 4);
+    double *wp = malloc(n * sizeof(double)), *wm = calloc(n, sizeof(double)), *wv = calloc(n, sizeof(double));
+    for (size_t i = 0; i < n; i++) wp[i] = p[i];
+    double lr = 1e-3, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1;
+    for (int step = 1; step <= 3; step++) {
+        K->adamw(kc2, p, g, m, v, n, (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, step);
+        for (size_t i = 0; i < n; i++) {   /* torch.optim.AdamW */
+            wp[i] *= 1 - lr * wd;
+            wm[i] = b1 * wm[i] + (1 - b1) * g[i];
+            wv[i] = b2 * wv[i] + (1 - b2) * (double)g[i] * g[i];
+            double mh = wm[i] / (1 - pow(b1, step)), vh = wv[i] / (1 - pow(b2, step));
+            wp[i] -= lr * mh / (sqrt(vh) + eps);
+        }
+    }
+    expect_close("adamw", p, wp, n, 1e-6);
+    free(p); free(g); free(m); free(v); free(wp); free(wm); free(wv);
+}
+
+int main(void)
+{
+    sieve_err err;
+    K = sieve_kernels_cpu();
+    if (K->version != SIEVE_KERNELS_VERSION || K->kctx_new(1, &kc1, &err) ||
+        K->kctx_new(3, &kc2, &err)) {
+        fprintf(stderr, "cannot start kernels-cpu\n");
+        return 1;
+    }
+    RUN_TEST(test_attention_matches_naive_softmax_over_blocks_and_cache);
+    RUN_TEST(test_rmsnorm_rope_swiglu_embedding_match_definitions);
+    RUN_TEST(test_log_softmax_and_cross_entropy_match_double);
+    RUN_TEST(test_matmul_both_paths_match_double_and_accumulate);
+    RUN_TEST(test_adamw_matches_pytorch_rule);
+    K->kctx_free(kc1);
+    K->kctx_free(kc2);
+    return sieve_test_summary();
+}
