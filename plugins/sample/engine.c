@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "matmul.h"
+#include "vec.h"
 
 #define ATT_MAX_T 16384   /* positions one attention row may see */
 
@@ -144,19 +145,24 @@ typedef struct {
     float scale;
 } att_job;
 
+/* q.k over hd: eight lane sums in k order, a fixed horizontal sum, the tail. */
 static float dot(const float *a, const float *b, int n)
 {
-    /* Four partial sums in a fixed order: the same for every row. */
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    v8f acc = v8_zero();
     int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
+    for (; i + 8 <= n; i += 8) acc = V8_FMA(v8_ld(a + i), v8_ld(b + i), acc);
+    float s = v8_hsum(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* o[d] += p * v[d], one multiply-add per element. */
+static void axpy(float *o, float p, const float *v, int n)
+{
+    v8f vp = v8_set1(p);
+    int d = 0;
+    for (; d + 8 <= n; d += 8) v8_st(o + d, V8_FMA(vp, v8_ld(v + d), v8_ld(o + d)));
+    for (; d < n; d++) o[d] += p * v[d];
 }
 
 static void att_task(void *arg, int t)
@@ -178,16 +184,18 @@ static void att_task(void *arg, int t)
         if (s[i] > mx) mx = s[i];
     }
     float l = 0.0f;
-    for (int i = 0; i < nk; i++) {
-        s[i] = expf(s[i] - mx);
-        l += s[i];
+    int i = 0;
+    v8f vm = v8_set1(mx);
+    for (; i + 8 <= nk; i += 8) v8_st(s + i, v8_exp(v8_ld(s + i) - vm));
+    if (i < nk) {   /* the tail through the same lane function */
+        float t[8] = {0};
+        memcpy(t, s + i, (size_t)(nk - i) * sizeof *t);
+        v8_st(t, v8_exp(v8_ld(t) - vm));
+        memcpy(s + i, t, (size_t)(nk - i) * sizeof *t);
     }
+    for (i = 0; i < nk; i++) l += s[i];
     memset(o, 0, (size_t)hd * sizeof *o);
-    for (int i = 0; i < nk; i++) {
-        const float *v = vb + (size_t)i * rs;
-        float p = s[i];
-        for (int d = 0; d < hd; d++) o[d] += p * v[d];
-    }
+    for (i = 0; i < nk; i++) axpy(o, s[i], vb + (size_t)i * rs, hd);
     float inv = 1.0f / l;
     for (int d = 0; d < hd; d++) o[d] *= inv;
 }

@@ -6,33 +6,11 @@
 
 #include <string.h>
 
-#if defined(__FMA__)
-#include <immintrin.h>
-typedef __m256 v8f;
-#define V8_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
-#else
-typedef float v8f __attribute__((vector_size(32)));
-#define V8_FMA(a, b, c) ((a) * (b) + (c))
-#endif
+#include "vec.h"
 
 #define MM_L1_BYTES 20480   /* weights per task: most of a 32 KB L1 */
 #define MM_RM 4
 #define MM_RN 3
-
-static inline v8f ld8(const float *p)
-{
-    v8f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* Fixed pairwise order over the eight lanes. */
-static inline float hsum8(v8f v)
-{
-    float l[8];
-    memcpy(l, &v, sizeof l);
-    return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
-}
 
 static inline __attribute__((always_inline)) void tile(int rm, int rn, float *out, int ldo,
                                                        const float *in, const float *w,
@@ -40,19 +18,19 @@ static inline __attribute__((always_inline)) void tile(int rm, int rn, float *ou
 {
     v8f acc[MM_RM][MM_RN];
     for (int i = 0; i < rm; i++)
-        for (int j = 0; j < rn; j++) memset(&acc[i][j], 0, sizeof acc[i][j]);
+        for (int j = 0; j < rn; j++) acc[i][j] = v8_zero();
     int K8 = K & ~7;
     for (int k = 0; k < K8; k += 8) {
         v8f wv[MM_RN];
-        for (int j = 0; j < rn; j++) wv[j] = ld8(w + (size_t)j * K + k);
+        for (int j = 0; j < rn; j++) wv[j] = v8_ld(w + (size_t)j * K + k);
         for (int i = 0; i < rm; i++) {
-            v8f a = ld8(in + (size_t)i * K + k);
+            v8f a = v8_ld(in + (size_t)i * K + k);
             for (int j = 0; j < rn; j++) acc[i][j] = V8_FMA(a, wv[j], acc[i][j]);
         }
     }
     for (int i = 0; i < rm; i++) {
         for (int j = 0; j < rn; j++) {
-            float s = hsum8(acc[i][j]);
+            float s = v8_hsum(acc[i][j]);
             const float *a = in + (size_t)i * K, *b = w + (size_t)j * K;
             for (int k = K8; k < K; k++) s += a[k] * b[k];
             out[(size_t)i * ldo + j] = s;

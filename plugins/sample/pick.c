@@ -9,6 +9,9 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "vec.h"
 
 #define PH_M0 0xD2511F53u
 #define PH_M1 0xCD9E8D57u
@@ -75,14 +78,37 @@ void smp_pick_buf_free(smp_pick_buf *b)
     b->e = NULL;
 }
 
-double smp_logprob(const float *logits, int V, int token)
+/* out[i] = exp((x[i] - mx) * scale) for i < n; returns their sum (in
+ * double, in index order). */
+static double exp_sum(float *out, const float *x, int n, float mx, float scale)
 {
-    double mx = logits[0];
-    for (int i = 1; i < V; i++)
-        if (logits[i] > mx) mx = logits[i];
-    double s = 0.0;
-    for (int i = 0; i < V; i++) s += exp((double)logits[i] - mx);
-    return (double)logits[token] - mx - log(s);
+    v8f vm = v8_set1(mx), vs = v8_set1(scale);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) v8_st(out + i, v8_exp((v8_ld(x + i) - vm) * vs));
+    if (i < n) {
+        float t[8];
+        for (int j = 0; j < 8; j++) t[j] = i + j < n ? x[i + j] : mx;
+        v8_st(t, v8_exp((v8_ld(t) - vm) * vs));
+        memcpy(out + i, t, (size_t)(n - i) * sizeof *t);
+    }
+    double z = 0.0;
+    for (i = 0; i < n; i++) z += out[i];
+    return z;
+}
+
+static float max_of(const float *x, int n)
+{
+    float m = x[0];
+    for (int i = 1; i < n; i++)
+        if (x[i] > m) m = x[i];
+    return m;
+}
+
+double smp_logprob(const float *logits, int V, int token, float *scratch)
+{
+    float mx = max_of(logits, V);
+    double z = exp_sum(scratch, logits, V, mx, 1.0f);
+    return (double)logits[token] - mx - log(z);
 }
 
 /* Most likely first, ties by lower id. */
@@ -141,17 +167,31 @@ int smp_pick(const float *logits, int V, const smp_pick_cfg *cfg, double u, smp_
         } else if (cfg->top_p < 1.0) {
             /* Only tokens above (1-p)/V can be in the nucleus: those below it
              * hold less than 1-p of the mass together. Sort just those. */
-            double z = 0.0;
-            for (int i = 0; i < V; i++) z += exp((double)logits[i] * inv_t - mx);
-            double floor_p = (1.0 - cfg->top_p) / V * 0.999;
+            double z = exp_sum(b->p, logits, V, logits[best], (float)inv_t);
+            /* 0.5: margin for the float weights here against the double
+             * ones below. */
+            double floor_p = (1.0 - cfg->top_p) / V * 0.5;
             for (int i = 0; i < V; i++)
-                if (exp((double)logits[i] * inv_t - mx) / z > floor_p) b->idx[n++] = i;
+                if (b->p[i] / z > floor_p) b->idx[n++] = i;
             qsort_r(b->idx, (size_t)n, sizeof *b->idx, by_logit_desc, (void *)logits);
         } else {
-            /* No filter: every token, in id order (any fixed order draws
-             * from the same distribution). */
-            for (int i = 0; i < V; i++) b->idx[i] = i;
-            n = V;
+            /* No filter: every token in id order (any fixed order draws from
+             * the same distribution), weights in one vector pass. */
+            float *e = b->p;
+            double z = exp_sum(e, logits, V, logits[best], (float)inv_t);
+            double target = u * z, cum = 0.0;
+            tok = V - 1;
+            for (int i = 0; i < V; i++) {
+                cum += e[i];
+                if (target < cum) {
+                    tok = i;
+                    break;
+                }
+            }
+            if (logprob)
+                *logprob = inv_t == 1.0 ? (double)logits[tok] - logits[best] - log(z)
+                                        : smp_logprob(logits, V, tok, b->p);
+            return tok;
         }
         /* e[i]: unnormalized probability of the i-th candidate, computed once. */
         double *e = b->e, z = 0.0;
@@ -183,6 +223,6 @@ int smp_pick(const float *logits, int V, const smp_pick_cfg *cfg, double u, smp_
             }
         }
     }
-    if (logprob) *logprob = smp_logprob(logits, V, tok);
+    if (logprob) *logprob = smp_logprob(logits, V, tok, b->p);
     return tok;
 }

@@ -26,7 +26,7 @@ typedef struct smp_pick_cfg {
 /* Scratch for picking (one per engine, V entries). */
 typedef struct smp_pick_buf {
     int *idx;
-    float *p;       /* logits copy (top-k selection) */
+    float *p;       /* V floats: weights, or a logits copy (top-k selection) */
     double *e;      /* candidate weights */
     int V;
 } smp_pick_buf;
@@ -39,7 +39,7 @@ void smp_pick_buf_free(smp_pick_buf *b);
 int smp_pick(const float *logits, int V, const smp_pick_cfg *cfg, double u, smp_pick_buf *b,
              double *logprob);
 
-/* log softmax(logits)[token], in double. */
-double smp_logprob(const float *logits, int V, int token);
+/* log softmax(logits)[token]; scratch holds V floats. */
+double smp_logprob(const float *logits, int V, int token, float *scratch);
 
 #endif

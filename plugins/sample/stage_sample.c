@@ -662,7 +662,7 @@ static void pick_task(void *arg, int r)
     const float *lg = s->logits + (size_t)r * s->m->cfg.vocab;
     if (sq->i_forced < sq->n_forced) {
         s->r_tok[r] = sq->forced[sq->i_forced];
-        s->r_lp[r] = smp_logprob(lg, s->m->cfg.vocab, s->r_tok[r]);
+        s->r_lp[r] = smp_logprob(lg, s->m->cfg.vocab, s->r_tok[r], s->pb[s->r_slot[r]].p);
         return;
     }
     question *q = &s->qs[sq->q - s->q_base];
