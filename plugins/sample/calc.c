@@ -67,3 +67,29 @@ bool smp_calc_continuation(const char *text, size_t len, char *out, size_t cap)
     return false;
 #endif
 }
+
+#ifdef SIEVE_SAMPLE_HAVE_TOKENIZER
+int smp_calc_spell(const sieve_tokenizer *tok, const char *text, int32_t *ids, int max)
+{
+    int n = 0;
+    for (const char *p = text; *p;) {
+        if (n >= max) return 0;
+        int id = -1;
+        size_t len = strlen(p);
+        for (size_t l = len < 16 ? len : 16; l > 0 && id < 0; l--) {
+            id = sieve_tokenizer_piece_id(tok, p, l);
+            if (id >= 0 && sieve_tokenizer_piece_type(tok, id) != SIEVE_PIECE_NORMAL) id = -1;
+            if (id >= 0) p += l;
+        }
+        if (id < 0) {
+            char byte[8];
+            snprintf(byte, sizeof byte, "<0x%02X>", (unsigned char)*p);
+            id = sieve_tokenizer_piece_id(tok, byte, strlen(byte));
+            if (id < 0) return 0;
+            p++;
+        }
+        ids[n++] = id;
+    }
+    return n;
+}
+#endif

@@ -17,4 +17,15 @@ bool smp_calc_available(void);
  * digits that round-trip. */
 bool smp_calc_continuation(const char *text, size_t len, char *out, size_t cap);
 
+#ifdef SIEVE_SAMPLE_HAVE_TOKENIZER
+#include <stdint.h>
+
+#include "sieve/tokenizer.h"
+/* Token ids that decode to exactly `text` in the middle of a sequence: the
+ * longest normal piece (without the word-start marker) at each point, byte
+ * pieces as a fallback. Returns the count (at most max), or 0 when the text
+ * cannot be spelled or does not fit. */
+int smp_calc_spell(const sieve_tokenizer *tok, const char *text, int32_t *ids, int max);
+#endif
+
 #endif

@@ -544,30 +544,8 @@ static sieve_status seq_text(sample_state *s, seq *sq, int32_t tok, int *stopped
     if (n && s->calculator && sq->i_forced >= sq->n_forced) {
         char cont[64];
         if (smp_calc_continuation(sq->text, sq->tlen, cont, sizeof cont)) {
-            /* Tokens that spell `cont` exactly mid-text: the longest piece at
-             * each point (no word-start marker), bytes as a fallback. */
-            sq->n_forced = sq->i_forced = 0;
-            for (const char *p = cont; *p && sq->n_forced < (int)SIEVE_COUNTOF(sq->forced);) {
-                int id = -1;
-                size_t len = strlen(p);
-                for (size_t l = len < 16 ? len : 16; l > 0 && id < 0; l--) {
-                    id = sieve_tokenizer_piece_id(s->tok, p, l);
-                    if (id >= 0 && sieve_tokenizer_piece_type(s->tok, id) != SIEVE_PIECE_NORMAL)
-                        id = -1;
-                    if (id >= 0) p += l;
-                }
-                if (id < 0) {
-                    char byte[8];
-                    snprintf(byte, sizeof byte, "<0x%02X>", (unsigned char)*p);
-                    id = sieve_tokenizer_piece_id(s->tok, byte, strlen(byte));
-                    if (id < 0) {
-                        sq->n_forced = 0;
-                        break;
-                    }
-                    p++;
-                }
-                sq->forced[sq->n_forced++] = id;
-            }
+            sq->i_forced = 0;
+            sq->n_forced = smp_calc_spell(s->tok, cont, sq->forced, (int)SIEVE_COUNTOF(sq->forced));
         }
     }
 #else

@@ -272,6 +272,38 @@ static void test_calculator_continues_open_annotations_only(void)
         CHECK_MSG(!smp_calc_continuation(no[i], strlen(no[i]), out, sizeof out), "%s", no[i]);
 }
 
+#ifdef SIEVE_SAMPLE_HAVE_TOKENIZER
+static void test_calculator_forced_tokens_decode_to_the_result_text(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tokenizer/llama2/tokenizer.model",
+             sieve_test_env("SIEVE_SHARED_DATA"));
+    sieve_tokenizer *tok;
+    sieve_err err;
+    REQUIRE(sieve_tokenizer_load(path, &tok, &err) == SIEVE_OK);
+    sieve_tok_buf tb = {0};
+    const char *prefix = "She sold 48/2 = <<48/2=";
+    const char *conts[] = {"24>>", "0.3333333333333333>>", "-5>>", "1250000>>"};
+    for (size_t c = 0; c < sizeof conts / sizeof *conts; c++) {
+        REQUIRE(sieve_tokenizer_encode(tok, prefix, strlen(prefix), SIEVE_TOK_BOS, &tb, &err) == 0);
+        int32_t ids[128];
+        int n = (int)tb.n;
+        memcpy(ids, tb.ids, tb.n * sizeof *ids);
+        int m = smp_calc_spell(tok, conts[c], ids + n, 64);
+        CHECK_MSG(m > 0, "%s", conts[c]);
+        char *text;
+        size_t len;
+        REQUIRE(sieve_tokenizer_decode(tok, ids, (size_t)(n + m), &text, &len, &err) == 0);
+        char want[128];
+        snprintf(want, sizeof want, "%s%s", prefix, conts[c]);
+        CHECK_MSG(!strcmp(text, want), "got \"%s\", want \"%s\"", text, want);
+        free(text);
+    }
+    sieve_tok_buf_free(&tb);
+    sieve_tokenizer_free(tok);
+}
+#endif
+
 int main(void)
 {
     RUN_TEST(test_matmul_rows_identical_for_any_batch_and_thread_count);
@@ -280,5 +312,8 @@ int main(void)
     RUN_TEST(test_philox_matches_random123_known_answers);
     RUN_TEST(test_top_k_top_p_and_draw_follow_the_hand_computed_distribution);
     RUN_TEST(test_calculator_continues_open_annotations_only);
+#ifdef SIEVE_SAMPLE_HAVE_TOKENIZER
+    RUN_TEST(test_calculator_forced_tokens_decode_to_the_result_text);
+#endif
     return sieve_test_summary();
 }
