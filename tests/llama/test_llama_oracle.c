@@ -155,6 +155,17 @@ static void run_case(const model_case *mc)
         REQUIRE(sieve_llama_forward(d, a + t, 1, 1, t, dec + (size_t)t * V, &err) == SIEVE_OK);
     expect_close("prefill 200 + decode 56", dec, ref_a, n0, T_LONG, V);
 
+    /* The device-memory path (as on CUDA): the CPU table with
+     * SIEVE_KERNELS_HOST_MEMORY cleared makes the run copy the weights and
+     * bring logits back in chunks. */
+    sieve_kernels dev = *k;
+    dev.flags &= ~SIEVE_KERNELS_HOST_MEMORY;
+    sieve_llama_run *rd = NULL;
+    REQUIRE(sieve_llama_run_new(m, &dev, kc, 2, T_LONG, 0, &rd, &err) == SIEVE_OK);
+    REQUIRE(sieve_llama_forward(rd, b2, 2, T_LONG, 0, logits, &err) == SIEVE_OK);
+    expect_close("logits, device-memory path", logits, ref_b, n2, T_LONG, V);
+    sieve_llama_run_free(rd);
+
     sieve_llama_run_free(d);
     sieve_llama_run_free(r);
     k->kctx_free(kc);
