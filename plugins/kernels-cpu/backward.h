@@ -1,4 +1,4 @@
-/* Entry points of the CPU backward kernels (backward.c), for plugin.c's table. */
+/* Entry points of the CPU training kernels (backward.c, adamw.c), for plugin.c's table. */
 #ifndef SIEVE_KCPU_BACKWARD_H
 #define SIEVE_KCPU_BACKWARD_H
 
@@ -22,5 +22,9 @@ void kcpu_embedding_backward(sieve_kctx *kc, float *dtable, const float *dout,
 void kcpu_cross_entropy_backward(sieve_kctx *kc, float *dlogits, const float *logits,
                                  const float *lse, const int32_t *targets, const float *scale,
                                  int M, int V);
+/* adamw.c */
+void kcpu_adamw_torch(sieve_kctx *kc, float *params, const float *grads, float *m, float *v,
+                      size_t n, float lr, float beta1, float beta2, float eps,
+                      float weight_decay, int step);
 
 #endif

@@ -1,6 +1,6 @@
 /* The kernels-cpu plugin: no stages, one kernel vtable (f32 on the host,
  * OpenBLAS for matmul, a thread pool for everything else). The backward
- * kernels live in backward.c. */
+ * kernels live in backward.c, AdamW in adamw.c. */
 #include "kcpu.h"
 #include "backward.h"
 #include "sieve/plugin.h"
@@ -36,7 +36,7 @@ static const sieve_kernels cpu_kernels = {
     .swiglu_backward = kcpu_swiglu_backward,
     .embedding_backward = kcpu_embedding_backward,
     .cross_entropy_backward = kcpu_cross_entropy_backward,
-    .adamw = kcpu_adamw,
+    .adamw = kcpu_adamw_torch,
     .kctx_option = kcpu_kctx_option,
 };
 
