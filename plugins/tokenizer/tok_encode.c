@@ -38,13 +38,14 @@ typedef struct cache_entry {
     uint32_t n_ids;
 } cache_entry;
 
-#define CACHE_SLOTS (1u << 16)
+#define CACHE_MIN_SLOTS (1u << 8)   /* grows by doubling: a short-lived buffer stays cheap */
+#define CACHE_MAX_SLOTS (1u << 16)
 #define CACHE_MAX_WORD 64          /* longer words are not cached */
 #define CACHE_MAX_BYTES (1u << 23) /* keys + ids; cleared when reached */
 
 typedef struct word_cache {
-    cache_entry *slots;    /* CACHE_SLOTS of them, or NULL */
-    uint32_t used;
+    cache_entry *slots;    /* mask + 1 of them, or NULL */
+    uint32_t mask, used;
     tok_sb keys;
     int32_t *ids;
     size_t n_ids, cap_ids;
@@ -320,17 +321,45 @@ static bool bpe(const sieve_tokenizer *tok, work *w, const char *s, size_t n, si
  * BPE on the whole text. With byte fallback and no unused pieces nothing
  * else couples the words either, so each word's ids can be cached. */
 
-static bool cache_reset(word_cache *c)
+static bool cache_alloc(word_cache *c, uint32_t slots)
 {
-    if (!c->slots) {
-        c->slots = malloc(CACHE_SLOTS * sizeof *c->slots);
-        if (!c->slots)
-            return false;
-    }
-    memset(c->slots, 0, CACHE_SLOTS * sizeof *c->slots);
+    cache_entry *e = calloc(slots, sizeof *e);
+    if (!e)
+        return false;
+    free(c->slots);
+    c->slots = e;
+    c->mask = slots - 1;
+    c->used = 0;
+    return true;
+}
+
+static void cache_clear(word_cache *c)
+{
+    memset(c->slots, 0, (c->mask + 1) * sizeof *c->slots);
     c->used = 0;
     c->keys.n = 0;
     c->n_ids = 0;
+}
+
+static bool cache_grow(word_cache *c)
+{
+    cache_entry *old = c->slots;
+    uint32_t n = c->mask + 1;
+    c->slots = NULL;
+    if (!cache_alloc(c, n * 2)) {
+        c->slots = old;
+        return false;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        if (!old[k].key_len)
+            continue;
+        uint32_t i = old[k].hash & c->mask;
+        while (c->slots[i].key_len)
+            i = (i + 1) & c->mask;
+        c->slots[i] = old[k];
+        c->used++;
+    }
+    free(old);
     return true;
 }
 
@@ -338,14 +367,15 @@ static bool cache_reset(word_cache *c)
 static bool encode_word(const sieve_tokenizer *tok, work *w, const char *s, size_t n,
                         sieve_tok_buf *b)
 {
+    if (n == 0)
+        return true;
     if (n > CACHE_MAX_WORD)
         return bpe(tok, w, s, n, b);
     word_cache *c = &w->cache;
-    if (!c->slots && !cache_reset(c))
+    if (!c->slots && !cache_alloc(c, CACHE_MIN_SLOTS))
         return false;
     uint32_t h = tok_hash(s, n);
-    uint32_t i = h & (CACHE_SLOTS - 1);
-    for (; c->slots[i].key_len; i = (i + 1) & (CACHE_SLOTS - 1)) {
+    for (uint32_t i = h & c->mask; c->slots[i].key_len; i = (i + 1) & c->mask) {
         const cache_entry *e = &c->slots[i];
         if (e->hash == h && e->key_len == n && memcmp(c->keys.p + e->key, s, n) == 0) {
             if (!grow((void **)&b->ids, &b->cap, b->n + e->n_ids, sizeof *b->ids))
@@ -359,18 +389,25 @@ static bool encode_word(const sieve_tokenizer *tok, work *w, const char *s, size
     if (!bpe(tok, w, s, n, b))
         return false;
     size_t k = b->n - before;
-    if (c->used * 2 >= CACHE_SLOTS ||
-        c->keys.n + n + (c->n_ids + k) * sizeof(int32_t) > CACHE_MAX_BYTES) {
-        if (!cache_reset(c))
-            return false;
-        i = h & (CACHE_SLOTS - 1);
+    if ((c->used + 1) * 2 > c->mask + 1) {
+        if (c->mask + 1 < CACHE_MAX_SLOTS) {
+            if (!cache_grow(c))
+                return false;
+        } else {
+            cache_clear(c);
+        }
     }
+    if (c->keys.n + n + (c->n_ids + k) * sizeof(int32_t) > CACHE_MAX_BYTES)
+        cache_clear(c);
     if (!grow((void **)&c->ids, &c->cap_ids, c->n_ids + k, sizeof *c->ids))
         return false;
     uint32_t key = (uint32_t)c->keys.n;
     if (!tok_sb_put(&c->keys, s, n))
         return false;
     memcpy(c->ids + c->n_ids, b->ids + before, k * sizeof *c->ids);
+    uint32_t i = h & c->mask;
+    while (c->slots[i].key_len)
+        i = (i + 1) & c->mask;
     c->slots[i] = (cache_entry){h, key, (uint32_t)n, (uint32_t)c->n_ids, (uint32_t)k};
     c->n_ids += k;
     c->used++;
