@@ -69,6 +69,36 @@ else
     bad train_resumed_after_kill_equals_uninterrupted_run "killed at $before of $total"
 fi
 
+# ---- a resume over other data refuses to continue ----
+"$SIEVE" run -q "$T/p.yaml" --runs-dir "$T/c" &
+pid=$!
+for _ in $(seq 1 3000); do
+    n=$(grep -c '"step"' "$T"/c/tr/*/metrics.jsonl 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge 20 ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.01
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+cp "$T/data.jsonl" "$T/data.orig"
+sed -i '1s/"response_ids": \[/"response_ids": [7, /' "$T/data.jsonl"
+"$SIEVE" run -q --resume "$(echo "$T"/c/tr/*)" 2>"$T/c.err" && bad resume_over_other_data_is_refused "it ran" \
+    || { grep -q 'made for other data' "$T/c.err" && ok resume_over_other_data_is_refused \
+         || bad resume_over_other_data_is_refused "$(cat "$T/c.err")"; }
+cp "$T/data.orig" "$T/data.jsonl"
+
+# ---- bad records name the record and what is missing ----
+printf '{"query": "a", "response": "b"}\n{"prompt_ids": [1, 2]}\n' >"$T/badrec.jsonl"
+(cd "$T" && "$SIEVE" stage train --param model="$T/m0" --param output="$T/bad" <"$T/badrec.jsonl" \
+    >/dev/null 2>"$T/bad.err") && bad bad_record_is_reported "it ran" \
+    || { grep -q 'record 0: text input needs .*tokenizer.model' "$T/bad.err" \
+         && ok bad_record_is_reported || bad bad_record_is_reported "$(cat "$T/bad.err")"; }
+printf '{"prompt_ids": [1, 2], "response_ids": [3, 99]}\n' >"$T/badid.jsonl"
+(cd "$T" && "$SIEVE" stage train --param model="$T/m0" --param output="$T/bad" <"$T/badid.jsonl" \
+    >/dev/null 2>"$T/bad.err") && bad out_of_vocabulary_id_is_reported "it ran" \
+    || { grep -q 'record 0: token 3 = 99 is outside the vocabulary \[0, 50)' "$T/bad.err" \
+         && ok out_of_vocabulary_id_is_reported || bad out_of_vocabulary_id_is_reported "$(cat "$T/bad.err")"; }
+
 # ---- overfitting, judged by `score` on the training data ----
 $PY -c '
 import json, sys
