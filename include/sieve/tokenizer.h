@@ -65,8 +65,10 @@ sieve_piece_type sieve_tokenizer_piece_type(const sieve_tokenizer *tok, int id);
 #define SIEVE_TOK_BOS 1u  /* prepend bos_id (when the model has one) */
 #define SIEVE_TOK_EOS 2u  /* append eos_id (when the model has one) */
 
-/* Output ids plus scratch memory reused from call to call. Zero-initialise
- * before first use ({0}); release with sieve_tok_buf_free. One per thread. */
+/* Output ids plus scratch memory reused from call to call, including a cache
+ * of word encodings (up to about 10 MB; it makes repeated words cheap, so
+ * keep one buffer per thread rather than one per call). Zero-initialise
+ * before first use ({0}); release with sieve_tok_buf_free. */
 typedef struct sieve_tok_buf {
     int32_t *ids;     /* the ids of the last encode */
     size_t n;         /* how many */
