@@ -1,8 +1,8 @@
 /* matmul on OpenBLAS: out[M,N] = in[M,K] w[N,K]^T, split across the pool.
  *
- * Large M is cut into row blocks (each thread runs a single-threaded SGEMM on
- * its rows), small M (decode) into column blocks of w. Either way an output
- * element is one BLAS dot over K, never split across threads. */
+ * The longer of M and N is cut into blocks, each a single-threaded SGEMM run
+ * by a pool thread. Either way an output element is one BLAS dot over K,
+ * never split across threads. */
 #include "kcpu.h"
 
 #include <cblas.h>
@@ -41,12 +41,13 @@ void kcpu_matmul(sieve_kctx *kc, float *out, const float *in, const float *w,
         kcpu_matmul_bi(kc, out, in, w, M, N, K, accumulate);
         return;
     }
-    int threads = kc->threads;
-    mm_job j = {out, in, w, M, N, K, threads, 1, accumulate ? 1.0f : 0.0f};
-    /* Rows when every thread gets a worthwhile block; columns otherwise. */
-    if (M < 16 * threads) {
-        j.by_rows = 0;
-        j.parts = N >= 64 * threads ? threads : 1;
-    }
+    /* Several tasks per thread, so a thread that the OS preempts does not
+     * hold the others up at the join. Split the longer side: columns when
+     * N >= M (the vocabulary projection: each task packs only its slice of
+     * w), rows otherwise (each task packs only its rows of in). */
+    int most = 4 * kc->threads;
+    mm_job j = {out, in, w, M, N, K, 1, N < M, accumulate ? 1.0f : 0.0f};
+    long per = j.by_rows ? M / 16 : N / 64;
+    j.parts = per < 1 ? 1 : per < most ? (int)per : most;
     kpool_run(kc->pool, j.parts, mm_task, &j);
 }

@@ -27,8 +27,9 @@ static void rows_task(void *arg, int t)
 static void for_rows(sieve_kctx *kc, long n, long min_per_thread,
                      void (*body)(void *, long, long), void *arg)
 {
-    int parts = kc->threads;
-    if (n < min_per_thread * parts) parts = (int)(n / min_per_thread) > 1 ? (int)(n / min_per_thread) : 1;
+    /* up to 4 chunks per thread: a preempted thread does not stall the join */
+    long per = n / min_per_thread, most = 4L * kc->threads;
+    int parts = per < 1 ? 1 : per < most ? (int)per : (int)most;
     rows_job j = {body, arg, n, parts};
     kpool_run(kc->pool, parts, rows_task, &j);
 }

@@ -74,7 +74,8 @@ static void ce_task(void *arg, int t)
 
 static int parts_for(sieve_kctx *kc, int M)
 {
-    return M < kc->threads ? (M > 0 ? M : 1) : kc->threads;
+    int most = 4 * kc->threads;   /* several rows per task, several tasks per thread */
+    return M < most ? (M > 0 ? M : 1) : most;
 }
 
 void kcpu_log_softmax(sieve_kctx *kc, float *out, const float *logits, int M, int V)
