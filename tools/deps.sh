@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libopenblas-dev
       python3 python3-torch python3-numpy python3-sentencepiece
-      clang libclang-rt-14-dev gnuplot-nox bc)
+      python3-levenshtein clang libclang-rt-14-dev gnuplot-nox bc)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -108,9 +108,12 @@ static sieve_status report_process(void *state, const sieve_input *in, sieve_io 
             sieve_report_entry *e = &r->evals[k];
             r->is_eval[k] = true;
             e->accuracy = acc;
-            if (!sieve_record_get_int(rec, "n", &e->n))
+            /* The evaluate stage's names first, then the short ones. */
+            if (!sieve_record_get_int(rec, "questions", &e->n) && !sieve_record_get_int(rec, "n", &e->n))
                 e->n = 0;
-            const sieve_field *ci = sieve_record_get(rec, "ci95");
+            const sieve_field *ci = sieve_record_get(rec, "accuracy_ci95");
+            if (!ci)
+                ci = sieve_record_get(rec, "ci95");
             if (ci && ci->type == SIEVE_F_FLOATS && ci->v.floats.len == 2) {
                 e->ci_lo = ci->v.floats.ptr[0];
                 e->ci_hi = ci->v.floats.ptr[1];
