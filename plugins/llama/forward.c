@@ -129,8 +129,10 @@ sieve_status sieve_llama_run_new(const sieve_llama *m, const sieve_kernels *k,
     r->T_cap = T_cap;
     r->flags = flags;
     size_t M = (size_t)B_cap * T_cap;
-    /* Rows of logits per vocabulary chunk: about 8 MB, so the chunk stays in cache. */
-    size_t ch = ((size_t)1 << 21) / (size_t)c->vocab;
+    /* Rows of logits per vocabulary chunk, about 32 MB: each chunk's matmul
+     * packs the whole lm_head once, so fewer, larger chunks pack less; the
+     * cross-entropy pass over the chunk then streams it once. */
+    size_t ch = ((size_t)1 << 23) / (size_t)c->vocab;
     r->chunk = (int)(ch < 8 ? 8 : ch > 256 ? 256 : ch);
     if ((size_t)r->chunk > M) r->chunk = (int)M;
     r->acts = calloc((size_t)c->n_layers, sizeof *r->acts);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Adds one entry (when out has room) and returns the next offset. */
 static size_t add(sieve_llama_tensor *out, int max, int *n, size_t off, const char *name,
@@ -100,6 +101,13 @@ sieve_status sieve_llama_new(const sieve_llama_config *cfg, sieve_llama **out, s
     m->cfg = *cfg;
     m->n_params = sieve_llama_n_params(cfg);
     m->params = calloc(m->n_params, sizeof *m->params);
+    /* Large: glibc maps it fresh (zero, untouched), so ask for huge pages
+     * before the load writes every page (a hint: fine if refused). */
+    size_t bytes = m->n_params * sizeof *m->params;
+    if (m->params && bytes >= ((size_t)8 << 20)) {
+        uintptr_t a = ((uintptr_t)m->params + 4095) & ~(uintptr_t)4095;
+        madvise((void *)a, bytes - (a - (uintptr_t)m->params), MADV_HUGEPAGE);
+    }
     sieve_llama_layer_w *layers = calloc((size_t)cfg->n_layers, sizeof *layers);
     if (!m->params || !layers) {
         free(layers);
