@@ -293,7 +293,7 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* FNV-1a over the examples: a resume must see the same data. */
+/* FNV-1a over the examples and the settings: a resume must see the same. */
 static uint64_t data_hash(const train_state *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -302,6 +302,14 @@ static uint64_t data_hash(const train_state *s)
         for (size_t j = 0; j < (size_t)s->ex[i].len * 4; j++) h = (h ^ b[j]) * 1099511628211ull;
         h = (h ^ (uint64_t)s->ex[i].n_prompt) * 1099511628211ull;
     }
+    /* and every setting that changes the weights (threads aside) */
+    char set[512];
+    int n = snprintf(set, sizeof set, "%d %d %d %d %d %.17g %.17g %.17g %.17g %.17g %.17g %.17g %llu",
+                     s->epochs, s->batch_size, s->micro, s->max_len, s->group, s->lr, s->wd,
+                     s->warmup_ratio, s->max_norm, s->beta1, s->beta2, s->eps,
+                     (unsigned long long)s->seed);
+    for (int i = 0; i < n && i < (int)sizeof set; i++)
+        h = (h ^ (unsigned char)set[i]) * 1099511628211ull;
     return h;
 }
 
