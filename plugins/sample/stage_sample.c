@@ -109,9 +109,16 @@ typedef struct {
     double *r_lp;
     int64_t tokens;
     /* timing for the closing log line (tools/bench-sample reads it) */
-    double t_first, t_prefill;
+    double t_first, t_prefill, cpu_first;
     int64_t n_prefill, prefill_tokens;
 } sample_state;
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static double now_s(void)
 {
@@ -605,8 +612,6 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
     seq *sq = &s->slots[i];
     int cap = q->n_prompt + s->max_new;
     if (cap > s->m->cfg.max_pos) cap = s->m->cfg.max_pos;
-    if (smp_slot_reserve(s->eng, i, cap, err)) return SIEVE_ERR;
-    smp_slot_copy(s->eng, i, pre, q->n_prompt);
     sq->active = 1;
     sq->q = qi;
     sq->sample = q->launched++;
@@ -624,7 +629,13 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
     double u = smp_uniform(s->seed, q->rng_qid, (uint32_t)sq->sample, 0);
     double lp;
     int tok = smp_pick(s->prefix_logits, s->m->cfg.vocab, &pc, u, &s->pb[i], &lp);
-    return seq_accept(s, sq, tok, lp, err);
+    if (seq_accept(s, sq, tok, lp, err)) return SIEVE_ERR;
+    /* The prompt's K/V rows, only for a sample that goes on decoding. */
+    if (sq->active) {
+        if (smp_slot_reserve(s->eng, i, cap, err)) return SIEVE_ERR;
+        smp_slot_copy(s->eng, i, pre, q->n_prompt);
+    }
+    return SIEVE_OK;
 }
 
 typedef struct {
@@ -707,7 +718,10 @@ sieve_status smp_sample_process(void *state, const sieve_input *in, sieve_io *io
                                 sieve_err *err)
 {
     sample_state *s = state;
-    if (s->t_first == 0) s->t_first = now_s();
+    if (s->t_first == 0) {
+        s->t_first = now_s();
+        s->cpu_first = cpu_s();
+    }
     for (size_t i = 0; i < in->batch->n_recs; i++)
         if (enqueue(s, &in->batch->recs[i], err)) return SIEVE_ERR;
     return run(s, io, 0, err);
@@ -720,10 +734,11 @@ sieve_status smp_sample_flush(void *state, sieve_io *io, sieve_err *err)
     if (st) return st;
     st = emit_ready(s, io, err);
     double dt = s->t_first > 0 ? now_s() - s->t_first : 0.0;
+    double dc = s->t_first > 0 ? cpu_s() - s->cpu_first : 0.0;
     sieve_log(s->ctx, SIEVE_LOG_INFO,
-              "done: %lld records, %lld tokens in %.4f s (%.1f tok/s); %lld prefills of %lld "
-              "tokens in %.4f s", (long long)s->n_in, (long long)s->tokens, dt,
-              dt > 0 ? (double)s->tokens / dt : 0.0, (long long)s->n_prefill,
+              "done: %lld records, %lld tokens in %.4f s (%.1f tok/s, cpu %.4f s); %lld "
+              "prefills of %lld tokens in %.4f s", (long long)s->n_in, (long long)s->tokens, dt,
+              dt > 0 ? (double)s->tokens / dt : 0.0, dc, (long long)s->n_prefill,
               (long long)s->prefill_tokens, s->t_prefill);
     return st;
 }

@@ -32,6 +32,30 @@ cp "$TOKM" "$M/tokenizer.model"
 
 stage() { "$SIEVE" stage sample --param model="$M" "$@" 2>"$T/stage.err"; }
 
+# A second shape for the oracle comparison: multi-head, tied embeddings,
+# another rope_theta and head count; prompt ids only (no tokenizer).
+cat >"$T/cfg2.json" <<'J'
+{"hidden_size": 96, "intermediate_size": 160, "num_hidden_layers": 3, "num_attention_heads": 3,
+ "vocab_size": 500, "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 500.0,
+ "initializer_range": 0.3, "tie_word_embeddings": true}
+J
+$PY "$SRC/tools/oracle.py" make-model --config "$T/cfg2.json" --out "$T/m2" --seed 9 || { echo "make-model failed"; exit 1; }
+printf '{"prompt_ids": [5, 77, 300, 2, 9]}\n{"prompt_ids": [499]}\n{"prompt_ids": [%s]}\n' \
+    "$(seq -s, 10 70)" >"$T/m2_in.jsonl"
+"$SIEVE" stage sample --param model="$T/m2" --param max_new_tokens=30 --param max_batch=2 \
+    <"$T/m2_in.jsonl" >"$T/m2_out.jsonl" 2>"$T/stage.err" || bad m2_run "$(cat "$T/stage.err")"
+$PY - "$T/m2_in.jsonl" "$T/m2_out.jsonl" "$T/m2" "$SRC" <<'P' && ok greedy_equals_oracle_on_tied_multihead_model || bad greedy_equals_oracle_on_tied_multihead_model
+import json, subprocess, sys
+ins = [json.loads(l)["prompt_ids"] for l in open(sys.argv[1])]
+outs = [json.loads(l) for l in open(sys.argv[2])]
+arg = ";".join(",".join(map(str, p)) for p in ins)
+res = subprocess.run(["/usr/bin/python3", sys.argv[4] + "/tools/oracle.py", "generate", "--model", sys.argv[3],
+                      "--ids", arg, "--max-new-tokens", "30"], capture_output=True, text=True, check=True)
+ref = [json.loads(l) for l in res.stdout.splitlines()]
+assert [o["completion_ids"] for o in outs] == [r["ids"] for r in ref], (outs, ref)
+assert all(o["completion"] is None and o["finish_reason"] == "length" for o in outs)
+P
+
 # ---- greedy equals the oracle ----
 cat >"$T/greedy_in.jsonl" <<'J'
 {"prompt_ids": [1, 500, 600, 700], "qid": "a"}
