@@ -17,6 +17,7 @@
  * and writes every dq, dk, dv row from one warp, so it needs no atomics and
  * every run gives the same bits. Head sizes up to 256 (LLaMA uses 64 or 128). */
 #include "kcuda.h"
+#include "kcuda_launch.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -66,7 +67,7 @@ struct att_args {
 template <int NR>
 __global__ void __launch_bounds__(AT) att_fwd_k(att_args a)
 {
-    extern __shared__ float sm[];
+    KDYN_SMEM(sm);
     const int hd = a.hd, hp = hd + 1, lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     const int b = blockIdx.z, h = blockIdx.y, g = h / (a.H / a.KV);
     const int off = a.Tk - a.Tq;                       /* query t sees keys 0 .. off + t */
@@ -154,7 +155,7 @@ __global__ void __launch_bounds__(AT) att_dt_k(attb_args a)
 template <int NR>
 __global__ void __launch_bounds__(AT) att_dq_k(attb_args a)
 {
-    extern __shared__ float sm[];
+    KDYN_SMEM(sm);
     const int hd = a.hd, hp = hd + 1, lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     const int b = blockIdx.z, h = blockIdx.y, g = h / (a.H / a.KV);
     const int off = a.Tk - a.Tq;
@@ -219,7 +220,7 @@ __global__ void __launch_bounds__(AT) att_dq_k(attb_args a)
 template <int NR>
 __global__ void __launch_bounds__(AT) att_dkv_k(attb_args a)
 {
-    extern __shared__ float sm[];
+    KDYN_SMEM(sm);
     const int hd = a.hd, hp = hd + 1, lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     const int b = blockIdx.z, g = blockIdx.y, rep = a.H / a.KV;
     const int off = a.Tk - a.Tq;                     /* key j is seen by queries t >= j - off */
@@ -305,7 +306,7 @@ static void fwd_launch(sieve_kctx *kc, const att_args &a)
     dim3 grid((a.Tq + AW - 1) / AW, a.H, a.B);
     size_t sm = fwd_smem(a.hd);
     if (!smem_ok(kc, att_fwd_k<NR>, sm, "attention: shared memory")) return;
-    att_fwd_k<NR><<<grid, AT, sm, kc->stream>>>(a);
+    KLAUNCH(att_fwd_k<NR>, grid, AT, sm, kc->stream, a);
     LAUNCHED(kc, "attention");
 }
 
@@ -343,9 +344,9 @@ static void bwd_launch(sieve_kctx *kc, const attb_args &a)
     if (!smem_ok(kc, att_dq_k<NR>, sq, "attention_backward: shared memory") ||
         !smem_ok(kc, att_dkv_k<NR>, skv, "attention_backward: shared memory"))
         return;
-    att_dq_k<NR><<<dim3((a.Tq + AW - 1) / AW, a.H, a.B), AT, sq, kc->stream>>>(a);
+    KLAUNCH(att_dq_k<NR>, dim3((a.Tq + AW - 1) / AW, a.H, a.B), AT, sq, kc->stream, a);
     LAUNCHED(kc, "attention_backward (dq)");
-    att_dkv_k<NR><<<dim3((a.Tk + AW - 1) / AW, a.KV, a.B), AT, skv, kc->stream>>>(a);
+    KLAUNCH(att_dkv_k<NR>, dim3((a.Tk + AW - 1) / AW, a.KV, a.B), AT, skv, kc->stream, a);
     LAUNCHED(kc, "attention_backward (dk, dv)");
 }
 
@@ -363,7 +364,7 @@ void kcuda_attention_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
     if (!Dt) return;
     attb_args a = {dq, dk, dv, Dt, dout, out, lse, q, k, v, B, Tq, Tk, H, KV, hd, kv_bstride,
                    1.0f / sqrtf((float)hd)};
-    att_dt_k<<<(unsigned)((rows + AW - 1) / AW), AT, 0, kc->stream>>>(a);
+    KLAUNCH(att_dt_k, (unsigned)((rows + AW - 1) / AW), AT, 0, kc->stream, a);
     LAUNCHED(kc, "attention_backward (dout . out)");
     if (hd <= 32) bwd_launch<1>(kc, a);
     else if (hd <= 64) bwd_launch<2>(kc, a);

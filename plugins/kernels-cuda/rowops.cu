@@ -10,6 +10,7 @@
  * embedding's dtable) run without atomics, in row order or in fixed chunks,
  * for the same reason. Formulas follow kernels-cpu term by term. */
 #include "kcuda.h"
+#include "kcuda_launch.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -75,7 +76,7 @@ __global__ void to_bf16_k(uint16_t *dst, const float *src, size_t n)
 void kcuda_to_bf16(sieve_kctx *kc, uint16_t *dst, const float *src, size_t n)
 {
     if (!n) return;
-    to_bf16_k<<<ew_blocks(n), RT, 0, kc->stream>>>(dst, src, n);
+    KLAUNCH(to_bf16_k, ew_blocks(n), RT, 0, kc->stream, dst, src, n);
     LAUNCHED(kc, "bf16 conversion");
 }
 
@@ -87,7 +88,7 @@ __global__ void fill_nan_k(float *p, size_t n)
 void kcuda_fill_nan(sieve_kctx *kc, float *p, size_t n)
 {
     if (!n || !p) return;
-    fill_nan_k<<<ew_blocks(n), RT, 0, kc->stream>>>(p, n);
+    KLAUNCH(fill_nan_k, ew_blocks(n), RT, 0, kc->stream, p, n);
     LAUNCHED(kc, "fill");
 }
 
@@ -100,7 +101,7 @@ __global__ void add_k(float *out, const float *a, const float *b, size_t n)
 void kcuda_add(sieve_kctx *kc, float *out, const float *a, const float *b, size_t n)
 {
     if (!n) return;
-    add_k<<<ew_blocks(n), RT, 0, kc->stream>>>(out, a, b, n);
+    KLAUNCH(add_k, ew_blocks(n), RT, 0, kc->stream, out, a, b, n);
     LAUNCHED(kc, "add");
 }
 
@@ -123,7 +124,7 @@ void kcuda_rmsnorm(sieve_kctx *kc, float *out, float *rstd, const float *in,
                    const float *w, int M, int D, float eps)
 {
     if (M <= 0) return;
-    rms_k<<<M, RT, 0, kc->stream>>>(out, rstd, in, w, D, eps);
+    KLAUNCH(rms_k, M, RT, 0, kc->stream, out, rstd, in, w, D, eps);
     LAUNCHED(kc, "rmsnorm");
 }
 
@@ -159,7 +160,7 @@ static void rope_launch(sieve_kctx *kc, float *x, const int32_t *pos, int M, int
         kcuda_fail(kc, "rope: head size must be even and at most 1024");
         return;
     }
-    rope_k<<<M, RT, 0, kc->stream>>>(x, pos, nh, hd, theta, sign);
+    KLAUNCH(rope_k, M, RT, 0, kc->stream, x, pos, nh, hd, theta, sign);
     LAUNCHED(kc, what);
 }
 
@@ -189,7 +190,7 @@ void kcuda_swiglu(sieve_kctx *kc, float *out, const float *gate, const float *up
 {
     size_t n = (size_t)(M > 0 ? M : 0) * (size_t)(F > 0 ? F : 0);
     if (!n) return;
-    swiglu_k<<<ew_blocks(n), RT, 0, kc->stream>>>(out, gate, up, n);
+    KLAUNCH(swiglu_k, ew_blocks(n), RT, 0, kc->stream, out, gate, up, n);
     LAUNCHED(kc, "swiglu");
 }
 
@@ -210,7 +211,7 @@ void kcuda_swiglu_backward(sieve_kctx *kc, float *dgate, float *dup, const float
 {
     size_t n = (size_t)(M > 0 ? M : 0) * (size_t)(F > 0 ? F : 0);
     if (!n) return;
-    swiglu_b_k<<<ew_blocks(n), RT, 0, kc->stream>>>(dgate, dup, dout, gate, up, n);
+    KLAUNCH(swiglu_b_k, ew_blocks(n), RT, 0, kc->stream, dgate, dup, dout, gate, up, n);
     LAUNCHED(kc, "swiglu_backward");
 }
 
@@ -228,7 +229,7 @@ void kcuda_embedding(sieve_kctx *kc, float *out, const int32_t *ids, const float
                      int M, int D, int V)
 {
     if (M <= 0 || D <= 0) return;
-    embed_k<<<M, RT, 0, kc->stream>>>(out, ids, table, D, V);
+    KLAUNCH(embed_k, M, RT, 0, kc->stream, out, ids, table, D, V);
     LAUNCHED(kc, "embedding");
 }
 
@@ -252,7 +253,7 @@ void kcuda_embedding_backward(sieve_kctx *kc, float *dtable, const float *dout,
                               const int32_t *ids, int M, int D, int V)
 {
     if (M <= 0 || D <= 0) return;
-    embed_b_k<<<(D + EMB_T - 1) / EMB_T, EMB_T, 0, kc->stream>>>(dtable, dout, ids, M, D, V);
+    KLAUNCH(embed_b_k, (D + EMB_T - 1) / EMB_T, EMB_T, 0, kc->stream, dtable, dout, ids, M, D, V);
     LAUNCHED(kc, "embedding_backward");
 }
 
@@ -282,7 +283,7 @@ __global__ void log_softmax_k(float *out, const float *logits, int V)
 void kcuda_log_softmax(sieve_kctx *kc, float *out, const float *logits, int M, int V)
 {
     if (M <= 0 || V <= 0) return;
-    log_softmax_k<<<M, RT, 0, kc->stream>>>(out, logits, V);
+    KLAUNCH(log_softmax_k, M, RT, 0, kc->stream, out, logits, V);
     LAUNCHED(kc, "log_softmax");
 }
 
@@ -304,7 +305,7 @@ void kcuda_cross_entropy(sieve_kctx *kc, float *logprob, float *lse, const float
                          const int32_t *targets, int M, int V)
 {
     if (M <= 0 || V <= 0 || (!logprob && !lse)) return;
-    ce_k<<<M, RT, 0, kc->stream>>>(logprob, lse, logits, targets, V);
+    KLAUNCH(ce_k, M, RT, 0, kc->stream, logprob, lse, logits, targets, V);
     LAUNCHED(kc, "cross_entropy");
 }
 
@@ -346,10 +347,10 @@ void kcuda_cross_entropy_backward(sieve_kctx *kc, float *dlogits, const float *l
     if (!scale) {
         def = (float *)kcuda_scratch(kc, sizeof(float));
         if (!def) return;
-        ce_count_k<<<1, RT, 0, kc->stream>>>(def, targets, M, V);
+        KLAUNCH(ce_count_k, 1, RT, 0, kc->stream, def, targets, M, V);
         LAUNCHED(kc, "cross_entropy_backward (count)");
     }
-    ce_b_k<<<M, RT, 0, kc->stream>>>(dlogits, logits, lse, targets, scale, def, V);
+    KLAUNCH(ce_b_k, M, RT, 0, kc->stream, dlogits, logits, lse, targets, scale, def, V);
     LAUNCHED(kc, "cross_entropy_backward");
 }
 
@@ -408,13 +409,13 @@ void kcuda_rmsnorm_backward(sieve_kctx *kc, float *din, float *dw, const float *
         float *part = (float *)kcuda_scratch(kc, (size_t)chunks * D * sizeof(float));
         if (!part) return;
         dim3 g((D + RT - 1) / RT, chunks);
-        rms_b_dw_part_k<<<g, RT, 0, kc->stream>>>(part, dout, in, rstd, M, D);
+        KLAUNCH(rms_b_dw_part_k, g, RT, 0, kc->stream, part, dout, in, rstd, M, D);
         LAUNCHED(kc, "rmsnorm_backward (dw partials)");
-        rms_b_dw_sum_k<<<(D + RT - 1) / RT, RT, 0, kc->stream>>>(dw, part, chunks, D);
+        KLAUNCH(rms_b_dw_sum_k, (D + RT - 1) / RT, RT, 0, kc->stream, dw, part, chunks, D);
         LAUNCHED(kc, "rmsnorm_backward (dw)");
     }
     if (din) {
-        rms_b_dx_k<<<M, RT, 0, kc->stream>>>(din, dout, in, w, rstd, D);
+        KLAUNCH(rms_b_dx_k, M, RT, 0, kc->stream, din, dout, in, w, rstd, D);
         LAUNCHED(kc, "rmsnorm_backward (din)");
     }
 }
@@ -441,7 +442,7 @@ void kcuda_adamw(sieve_kctx *kc, float *params, const float *grads, float *m, fl
     if (!n) return;
     /* The same float expressions as kernels-cpu. */
     float c1 = 1.0f - powf(beta1, (float)step), c2 = 1.0f - powf(beta2, (float)step);
-    adamw_k<<<ew_blocks(n), RT, 0, kc->stream>>>(params, grads, m, v, n, lr, beta1, beta2, eps,
+    KLAUNCH(adamw_k, ew_blocks(n), RT, 0, kc->stream, params, grads, m, v, n, lr, beta1, beta2, eps,
                                                  weight_decay, c1, c2);
     LAUNCHED(kc, "adamw");
 }

@@ -1,4 +1,6 @@
-/* Helpers for the CUDA backend tests (see kcuda_testutil.h). */
+/* Helpers for the CUDA backend tests (see kcuda_testutil.h). With
+ * KT_CUDA_SO set, the "cuda" table comes from that file instead (the build of
+ * kernels-cuda on the CPU emulator, tests/kernels-cuda/emu). */
 #include "kcuda_testutil.h"
 
 #include <dlfcn.h>
@@ -20,6 +22,9 @@ static int load(const char *name, void **handle, const sieve_kernels **out)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/kernels-%s.so", dir, name);
+    /* KT_CUDA_SO: another build of kernels-cuda (the CPU-emulated one). */
+    const char *alt = getenv("KT_CUDA_SO");
+    if (alt && *alt && strcmp(name, "cuda") == 0) snprintf(path, sizeof path, "%s", alt);
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         if (strcmp(name, "cuda") == 0) {
