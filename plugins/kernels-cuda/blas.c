@@ -126,6 +126,10 @@ void kcuda_matmul(sieve_kctx *kc, float *out, const float *in, const float *w,
                   int M, int N, int K, int accumulate)
 {
     if (M <= 0 || N <= 0) return;
+    if (kc->batch_invariant) {
+        kcuda_matmul_fixed_order(kc, out, in, w, M, N, K, accumulate);
+        return;
+    }
     gemm(kc, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, w, (size_t)N * K, K, in, (size_t)M * K, K,
          accumulate ? 1.0f : 0.0f, out, N, "matmul");
 }

@@ -89,6 +89,24 @@ int kcuda_kctx_threads(const sieve_kctx *kc)
     return 1;
 }
 
+/* Options of one context:
+ *   batch_invariant 0|1  matmul in a fixed order per row (our kernel, not
+ *                        cuBLAS): a sequence gives the same bits alone or in a
+ *                        batch, and KV-cache decode the bits of a full forward
+ *   matmul_bf16 0|1      the bf16 GEMM mode (as SIEVE_CUDA_MATMUL=bf16); 0: f32
+ *   matmul_tf32 0|1      the TF32 GEMM mode (as SIEVE_CUDA_MATMUL=tf32); 0: f32 */
+sieve_status kcuda_kctx_option(sieve_kctx *kc, const char *name, int value, sieve_err *err)
+{
+    if (value != 0 && value != 1)
+        return sieve_fail(err, "kernels-cuda: option %s = %d must be 0 or 1", name, value);
+    if (strcmp(name, "batch_invariant") == 0) kc->batch_invariant = value;
+    else if (strcmp(name, "matmul_bf16") == 0) kc->mode = value ? KCUDA_BF16 : KCUDA_F32;
+    else if (strcmp(name, "matmul_tf32") == 0) kc->mode = value ? KCUDA_TF32 : KCUDA_F32;
+    else return sieve_fail(err, "kernels-cuda: unknown option %s = %d (known: batch_invariant, "
+                           "matmul_bf16, matmul_tf32)", name, value);
+    return SIEVE_OK;
+}
+
 void *kcuda_alloc(sieve_kctx *kc, size_t bytes, sieve_err *err)
 {
     size_t rounded = (bytes + 255) / 256 * 256;   /* cudaMalloc aligns to 256 */

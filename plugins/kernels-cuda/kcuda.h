@@ -29,6 +29,7 @@ struct sieve_kctx {
     cudaStream_t stream;     /* every call is queued here, in call order */
     kcuda_blas *blas;
     kcuda_mode mode;
+    int batch_invariant;     /* kctx_option "batch_invariant": matmul_fixed_order */
     void *scratch;           /* device scratch, grown on demand (kcuda_scratch) */
     size_t scratch_bytes;
     int failed;              /* a CUDA or cuBLAS call failed: see err */
@@ -39,6 +40,7 @@ struct sieve_kctx {
 sieve_status kcuda_kctx_new(int threads, sieve_kctx **out, sieve_err *err);
 void kcuda_kctx_free(sieve_kctx *kc);
 int kcuda_kctx_threads(const sieve_kctx *kc);
+sieve_status kcuda_kctx_option(sieve_kctx *kc, const char *name, int value, sieve_err *err);
 void *kcuda_alloc(sieve_kctx *kc, size_t bytes, sieve_err *err);
 void kcuda_free(sieve_kctx *kc, void *p);
 void kcuda_zero(sieve_kctx *kc, void *p, size_t bytes);
@@ -64,6 +66,10 @@ void kcuda_matmul_backward(sieve_kctx *kc, float *din, float *dw, const float *d
                            int accumulate_din);
 
 /* rowops.cu */
+/* out[M,N] = in[M,K] w[N,K]^T (+ out): each element one f32 sum over k in
+ * order 0..K-1, so a row's bits do not depend on M (batch invariance). */
+void kcuda_matmul_fixed_order(sieve_kctx *kc, float *out, const float *in, const float *w,
+                              int M, int N, int K, int accumulate);
 /* dst[n] (bf16, as uint16 bits) = src[n] rounded to nearest even. */
 void kcuda_to_bf16(sieve_kctx *kc, uint16_t *dst, const float *src, size_t n);
 void kcuda_fill_nan(sieve_kctx *kc, float *p, size_t n);

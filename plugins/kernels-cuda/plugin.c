@@ -10,7 +10,9 @@ static const sieve_kernels cuda_kernels = {
     .version = SIEVE_KERNELS_VERSION,
     .size = sizeof(sieve_kernels),
     .name = "cuda",
-    .flags = 0,   /* device memory; cuBLAS picks GEMM algorithms by shape */
+    /* device memory; matmul is batch invariant after kctx_option (cuBLAS
+     * picks its algorithm, and so its sum order, by shape) */
+    .flags = SIEVE_KERNELS_BATCH_INVARIANT_MATMUL,
     .kctx_new = kcuda_kctx_new,
     .kctx_free = kcuda_kctx_free,
     .kctx_threads = kcuda_kctx_threads,
@@ -38,6 +40,7 @@ static const sieve_kernels cuda_kernels = {
     .embedding_backward = kcuda_embedding_backward,
     .cross_entropy_backward = kcuda_cross_entropy_backward,
     .adamw = kcuda_adamw,
+    .kctx_option = kcuda_kctx_option,
 };
 
 /* The first CUDA or cuBLAS failure seen by this context, or NULL. The vtable

@@ -92,6 +92,46 @@ void kcuda_fill_nan(sieve_kctx *kc, float *p, size_t n)
     LAUNCHED(kc, "fill");
 }
 
+/* ---- matmul in a fixed order (batch_invariant) ----
+ * 16 x 16 outputs per block, K in tiles of 16 taken in order; each thread
+ * adds its products one k at a time, so element (m, n) is the same sequence
+ * of f32 operations whatever M is. */
+#define FT 16
+__global__ void mm_fixed_k(float *out, const float *in, const float *w, int M, int N, int K,
+                           int accumulate)
+{
+    __shared__ float a[FT][FT + 1], b[FT][FT + 1];
+    int tx = threadIdx.x % FT, ty = threadIdx.x / FT;
+    int m = blockIdx.y * FT + ty, n = blockIdx.x * FT + tx;
+    int wn = blockIdx.x * FT + ty;   /* the w row this thread stages */
+    float s = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += FT) {
+        a[ty][tx] = m < M && k0 + tx < K ? in[(size_t)m * K + k0 + tx] : 0.0f;
+        b[ty][tx] = wn < N && k0 + tx < K ? w[(size_t)wn * K + k0 + tx] : 0.0f;
+        __syncthreads();
+        int kn = min(FT, K - k0);
+        for (int k = 0; k < kn; k++) s = fmaf(a[ty][k], b[tx][k], s);
+        __syncthreads();
+    }
+    if (m < M && n < N) {
+        size_t o = (size_t)m * N + n;
+        out[o] = accumulate ? out[o] + s : s;
+    }
+}
+
+void kcuda_matmul_fixed_order(sieve_kctx *kc, float *out, const float *in, const float *w,
+                              int M, int N, int K, int accumulate)
+{
+    if (M <= 0 || N <= 0) return;
+    if ((M + FT - 1) / FT > 65535) {
+        kcuda_fail(kc, "matmul (batch_invariant): more than 1048560 rows");
+        return;
+    }
+    dim3 g((N + FT - 1) / FT, (M + FT - 1) / FT);
+    KLAUNCH(mm_fixed_k, g, FT * FT, 0, kc->stream, out, in, w, M, N, K, accumulate);
+    LAUNCHED(kc, "matmul (batch_invariant)");
+}
+
 /* ---- add ---- */
 __global__ void add_k(float *out, const float *a, const float *b, size_t n)
 {

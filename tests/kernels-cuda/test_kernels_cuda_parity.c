@@ -4,7 +4,8 @@
  * of the GPU tile sizes: GQA, a KV cache with a larger capacity, one-token
  * decode, head sizes 12 to 256. Plus what the GPU promises on its own: a row
  * scores the same bits alone or in a batch and in every run, bf16 GEMMs stay
- * within bf16 rounding, and an unsupported shape is reported, never returned
+ * within bf16 rounding, kctx_option("batch_invariant") makes matmul rows
+ * independent of M, and an unsupported shape is reported, never returned
  * as numbers. Exits 77 (ctest: skipped) without a GPU or without the plugin. */
 #include <math.h>
 #include <stdio.h>
@@ -406,6 +407,46 @@ static void test_bf16_and_tf32_matmul_stay_within_their_rounding(void)
     unsetenv("SIEVE_CUDA_MATMUL");
 }
 
+/* kctx_option("batch_invariant", 1): matmul rows do not depend on M (bitwise),
+ * still equal the CPU within 1e-4; unknown options are errors naming them. */
+static void test_batch_invariant_option_makes_matmul_rows_independent_of_M(void)
+{
+    CHECK(KC->flags & SIEVE_KERNELS_BATCH_INVARIANT_MATMUL);
+    REQUIRE(KC->kctx_option);
+    sieve_kctx *kc = NULL;
+    sieve_err err = {{0}};
+    REQUIRE(KC->kctx_new(0, &kc, &err) == SIEVE_OK);
+    REQUIRE(KC->kctx_option(kc, "batch_invariant", 1, &err) == SIEVE_OK);
+    CHECK(KC->kctx_option(kc, "no_such_option", 1, &err) == SIEVE_ERR);
+    CHECK(strstr(err.msg, "no_such_option") != NULL);
+    int M = 37, N = 70, K = 129;
+    float *in = hbuf((size_t)M * K, -1, 1, 90), *w = hbuf((size_t)N * K, -1, 1, 91);
+    float *o = hbuf((size_t)M * N, 0, 0, 0), *got = hbuf((size_t)M * N, 0, 0, 0);
+    float *one = hbuf((size_t)N, 0, 0, 0);
+    float *din = KC->alloc(kc, (size_t)M * K * 4, &err), *dw = KC->alloc(kc, (size_t)N * K * 4, &err);
+    float *dout = KC->alloc(kc, (size_t)M * N * 4, &err), *drow = KC->alloc(kc, (size_t)N * 4, &err);
+    KC->copy_to_device(kc, din, in, (size_t)M * K * 4);
+    KC->copy_to_device(kc, dw, w, (size_t)N * K * 4);
+    KP->matmul(CP, o, in, w, M, N, K, 0);
+    KC->matmul(kc, dout, din, dw, M, N, K, 0);
+    KC->matmul(kc, drow, din + 17 * K, dw, 1, N, K, 0);
+    KC->copy_to_host(kc, got, dout, (size_t)M * N * 4);
+    KC->copy_to_host(kc, one, drow, (size_t)N * 4);
+    double r = kt_rel(got, o, (size_t)M * N, NULL);
+    printf("  batch-invariant matmul                       rel %.3g\n", r);
+    CHECK_MSG(r <= TOL, "batch-invariant matmul off by %.3g", r);
+    CHECK_MSG(memcmp(one, got + 17 * N, (size_t)N * 4) == 0, "row 17 alone differs from M = 37");
+    KP->matmul(CP, o, in, w, M, N, K, 1);   /* accumulate */
+    KC->matmul(kc, dout, din, dw, M, N, K, 1);
+    KC->copy_to_host(kc, got, dout, (size_t)M * N * 4);
+    r = kt_rel(got, o, (size_t)M * N, NULL);
+    CHECK_MSG(r <= TOL, "batch-invariant matmul (+=) off by %.3g", r);
+    const char *e = E.cuda_error ? E.cuda_error(kc) : NULL;
+    CHECK_MSG(!e, "%s", e);
+    KC->free(kc, din), KC->free(kc, dw), KC->free(kc, dout), KC->free(kc, drow), KC->kctx_free(kc);
+    free(in), free(w), free(o), free(got), free(one);
+}
+
 static void test_unsupported_head_size_is_reported_not_returned(void)
 {
     sieve_kctx *kc = NULL;
@@ -438,6 +479,7 @@ int main(void)
     RUN_TEST(test_adamw_matches_cpu);
     RUN_TEST(test_rows_are_batch_invariant_and_runs_repeat_bits);
     RUN_TEST(test_bf16_and_tf32_matmul_stay_within_their_rounding);
+    RUN_TEST(test_batch_invariant_option_makes_matmul_rows_independent_of_M);
     RUN_TEST(test_unsupported_head_size_is_reported_not_returned);
     kt_close(&E);
     return sieve_test_summary();
