@@ -180,7 +180,7 @@ typedef struct sieve_kernels {
     /* Sets an option; an unknown option or value is an error naming it.
      *   "batch_invariant" 1: matmul computes each row in an order that does
      *     not depend on M (backends with SIEVE_KERNELS_BATCH_INVARIANT_MATMUL;
-     *     on CPU a non-BLAS kernel, slower for large M, faster for M = 1).
+     *     on CPU a packed non-BLAS kernel, about 10% more CPU than BLAS).
      *     Then a sequence gives the same bits alone or in a batch, and decode
      *     through the KV cache gives the bits of a full forward. Default 0. */
     sieve_status (*kctx_option)(sieve_kctx *kc, const char *name, int value, sieve_err *err);
