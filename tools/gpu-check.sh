@@ -18,6 +18,8 @@
 #       tokens equal the CPU backend's; training loss and every parameter's
 #       gradient within 1e-4 relative; in bf16 mode 100 AdamW steps give a
 #       loss curve within 1% of f32's at every step.
+#     - the *_emu variants: the same two tests on the CPU emulator build (what CI
+#       runs without a GPU; they pass here too).
 #     - cuda_backend: `sieve plugins` lists kernels-cuda, a `backend: cuda`
 #       score stage validates, and `sieve stage score --param backend=cuda`
 #       gives the CPU's logprobs within 1e-4 relative.
