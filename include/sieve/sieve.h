@@ -7,5 +7,6 @@
 #include "sieve/tensor.h"
 #include "sieve/ring.h"
 #include "sieve/pool.h"
+#include "sieve/template.h"
 #include "sieve/plugin.h"
 #endif
