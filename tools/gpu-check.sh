@@ -66,7 +66,7 @@ build_ok=false
 if cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIEVE_WERROR=OFF >"$W/cmake.log" 2>&1 &&
    cmake --build "$BUILD" -j "$(nproc)" --target sieve plugin-core plugin-kernels-cpu \
        plugin-kernels-cuda plugin-llama kcuda_probe test_kernels_cuda_parity \
-       test_llama_cuda_parity bench_llama_cuda >"$W/build.log" 2>&1; then
+       test_llama_cuda_parity bench_llama_cuda kernels-cudaemu cublas_emu >"$W/build.log" 2>&1; then
     build_ok=true
 else
     tail -40 "$W/cmake.log" "$W/build.log"
