@@ -22,7 +22,7 @@ struct smp_engine {
     const sieve_llama *m;
     const sieve_kernels *k;
     sieve_kctx *kc;
-    smp_pool *pool;
+    sieve_pool *pool;
     int n_slots, max_rows;
     slot_cache *sc;
     /* scratch, max_rows rows each */
@@ -33,7 +33,7 @@ struct smp_engine {
 static void *alloc_f(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
 sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_kctx *kc,
-                            smp_pool *pool, int n_slots, int max_rows, smp_engine **out,
+                            sieve_pool *pool, int n_slots, int max_rows, smp_engine **out,
                             sieve_err *err)
 {
     *out = NULL;
@@ -237,7 +237,7 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
             memcpy(sc->v + off, e->vn + (size_t)i * KVd, (size_t)KVd * sizeof(float));
         }
         att_job aj = {e, l, H, KV, hd, slot, pos, 1.0f / sqrtf((float)hd)};
-        smp_pool_run(e->pool, M * H, att_task, &aj);
+        sieve_pool_run(e->pool, M * H, att_task, &aj);
         smp_matmul(e->pool, e->proj, e->att, lw->wo, M, D, Q);
         k->add(kc, e->x, e->x, e->proj, (size_t)M * D);
         k->rmsnorm(kc, e->ln, NULL, e->x, lw->mlp_norm, M, D, eps);

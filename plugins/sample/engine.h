@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "pool.h"
+#include "sieve/pool.h"
 #include "sieve/kernels.h"
 #include "sieve/llama.h"
 
@@ -27,7 +27,7 @@ typedef struct smp_engine smp_engine;
 /* n_slots sequences, at most max_rows rows per forward call (longer prefills
  * are cut into chunks of max_rows by smp_prefill). */
 sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_kctx *kc,
-                            smp_pool *pool, int n_slots, int max_rows, smp_engine **out,
+                            sieve_pool *pool, int n_slots, int max_rows, smp_engine **out,
                             sieve_err *err);
 void smp_engine_free(smp_engine *e);   /* NULL is fine */
 

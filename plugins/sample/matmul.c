@@ -88,17 +88,17 @@ static void mm_task(void *arg, int t)
     block(m->out, j->in, m->w, j->M, m->N, j->K, n0, n1);
 }
 
-void smp_matmul_multi(smp_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n)
+void smp_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n)
 {
     if (M <= 0 || n <= 0 || n > 4) return;
     int cb = MM_L1_BYTES / (K * (int)sizeof(float)) / MM_RN * MM_RN;
     cb = cb < MM_RN ? MM_RN : cb > 96 ? 96 : cb;
     mm_job j = {in, M, K, n, cb, mm, {0}};
     for (int i = 0; i < n; i++) j.first[i + 1] = j.first[i] + (mm[i].N + cb - 1) / cb;
-    smp_pool_run(pool, j.first[n], mm_task, &j);
+    sieve_pool_run(pool, j.first[n], mm_task, &j);
 }
 
-void smp_matmul(smp_pool *pool, float *out, const float *in, const float *w, int M, int N,
+void smp_matmul(sieve_pool *pool, float *out, const float *in, const float *w, int M, int N,
                 int K)
 {
     smp_mm mm = {out, w, N};

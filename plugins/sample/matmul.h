@@ -11,7 +11,7 @@
 #ifndef SIEVE_SAMPLE_MATMUL_H
 #define SIEVE_SAMPLE_MATMUL_H
 
-#include "pool.h"
+#include "sieve/pool.h"
 
 /* One weight applied to a shared input: out[M,N] = in[M,K] w[N,K]^T. */
 typedef struct smp_mm {
@@ -22,8 +22,8 @@ typedef struct smp_mm {
 
 /* Runs n (<= 4) products over the same input in one pool job (q/k/v or
  * gate/up share their input). out rows have stride N (contiguous). */
-void smp_matmul_multi(smp_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n);
-void smp_matmul(smp_pool *pool, float *out, const float *in, const float *w, int M, int N,
+void smp_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n);
+void smp_matmul(sieve_pool *pool, float *out, const float *in, const float *w, int M, int N,
                 int K);
 
 #endif

@@ -18,7 +18,7 @@ sieve_status smp_prompt_create(const sieve_params *params, sieve_ctx *ctx, void 
     prompt_state *s = calloc(1, sizeof *s);
     if (!s) return sieve_fail(err, "out of memory");
     *state = s;
-    s->tmpl = smp_template_text(sieve_param_str(params, "template"));
+    s->tmpl = sieve_template_text(sieve_param_str(params, "template"));
     s->field = strdup(sieve_param_str(params, "field"));
     if (!s->field) return sieve_fail(err, "out of memory");
     return SIEVE_OK;
@@ -31,7 +31,7 @@ sieve_status smp_prompt_process(void *state, const sieve_input *in, sieve_io *io
     sieve_batch *b = in->batch;
     for (size_t i = 0; i < b->n_recs; i++) {
         size_t n;
-        char *text = smp_template_render(s->tmpl, &b->recs[i], &n, err);
+        char *text = sieve_template_render(s->tmpl, &b->recs[i], &n, err);
         if (!text) {
             sieve_err_prefix(err, "record %lld", (long long)(s->n + (int64_t)i));
             return SIEVE_ERR;

@@ -20,7 +20,7 @@
 #include "calc.h"
 #include "engine.h"
 #include "pick.h"
-#include "pool.h"
+#include "sieve/pool.h"
 #include "sieve/llama.h"
 #include "stages.h"
 #ifdef SIEVE_SAMPLE_HAVE_TOKENIZER
@@ -86,7 +86,7 @@ typedef struct {
     /* model */
     const sieve_kernels *kern;
     sieve_kctx *kc;
-    smp_pool *pool;
+    sieve_pool *pool;
     sieve_llama *m;
     smp_engine *eng;
     int eos;
@@ -194,7 +194,7 @@ void smp_sample_destroy(void *state)
     free(s->r_tok);
     free(s->r_lp);
     smp_engine_free(s->eng);
-    smp_pool_free(s->pool);
+    sieve_pool_free(s->pool);
     if (s->kern && s->kc) s->kern->kctx_free(s->kc);
     sieve_llama_free(s->m);
 #ifdef SIEVE_SAMPLE_HAVE_TOKENIZER
@@ -252,7 +252,7 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
     s->seed = (uint64_t)sieve_param_int(params, "seed");
     s->max_batch = (int)sieve_param_int(params, "max_batch");
     s->calculator = sieve_param_bool(params, "calculator");
-    s->tmpl = smp_template_text(sieve_param_str(params, "template"));
+    s->tmpl = sieve_template_text(sieve_param_str(params, "template"));
     s->n_stop = sieve_param_list(params, "stop", &s->stop);
     int64_t threads = sieve_param_int(params, "threads");
     if (s->k < 1 || s->k > 100000) return sieve_fail(err, "param 'k' = %d must be in [1, 100000]", s->k);
@@ -285,7 +285,7 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
     /* The vtable runs only the per-row elementwise kernels here: one thread
      * is plenty, and the pool below does the heavy work. */
     if (s->kern->kctx_new(1, &s->kc, err)) return SIEVE_ERR;
-    s->pool = smp_pool_new((int)threads);
+    s->pool = sieve_pool_new((int)threads);
     if (!s->pool) return sieve_fail(err, "out of memory (thread pool)");
     if (sieve_llama_load(s->model_dir, &s->m, err)) return SIEVE_ERR;
     if (load_tokenizer(s, err)) return SIEVE_ERR;
@@ -360,7 +360,7 @@ static sieve_status question_prompt(sample_state *s, question *q, sieve_err *err
         if (!sieve_record_get(&q->rec, "question"))
             return sieve_fail(err, "record %lld: needs 'prompt', 'question' or 'prompt_ids'",
                               (long long)q->index);
-        rendered = smp_template_render(s->tmpl, &q->rec, &tlen, err);
+        rendered = sieve_template_render(s->tmpl, &q->rec, &tlen, err);
         if (!rendered) {
             sieve_err_prefix(err, "record %lld", (long long)q->index);
             return SIEVE_ERR;
@@ -678,7 +678,7 @@ static sieve_status step(sample_state *s, int *n_live, sieve_err *err)
     if (smp_forward(s->eng, s->r_ids, s->r_slot, s->r_pos, n, s->r_rows, n, s->logits, err))
         return SIEVE_ERR;
     pick_job pj = {s, n};
-    smp_pool_run(s->pool, n, pick_task, &pj);
+    sieve_pool_run(s->pool, n, pick_task, &pj);
     for (int r = 0; r < n; r++) {
         seq *sq = &s->slots[s->r_slot[r]];
         sq->len++;

@@ -4,6 +4,7 @@
 #define SIEVE_SAMPLE_STAGES_H
 
 #include "sieve/plugin.h"
+#include "sieve/template.h"
 
 sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void **state,
                                sieve_err *err);
@@ -23,13 +24,5 @@ void smp_prompt_destroy(void *state);
 extern const sieve_port_desc smp_prompt_in[1], smp_prompt_out[1];
 extern const sieve_param_desc smp_prompt_params[];
 extern const int smp_prompt_n_params;
-
-/* template.c: renders a template ("alpaca", "plain", or text with {field}
- * placeholders; "{{" and "}}" are literal braces) against a record.
- * Returns a malloc'd string, or NULL with err set (a missing field names
- * itself). */
-const char *smp_template_text(const char *name_or_text);
-char *smp_template_render(const char *tmpl, const sieve_record *r, size_t *len,
-                          sieve_err *err);
 
 #endif

@@ -34,7 +34,7 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
     float *full = malloc(sizeof(float) * M * N), *part = malloc(sizeof(float) * M * N);
     for (int i = 0; i < M * K; i++) in[i] = frand();
     for (int i = 0; i < N * K; i++) w[i] = frand();
-    smp_pool *p1 = smp_pool_new(1), *p2 = smp_pool_new(2), *p5 = smp_pool_new(5);
+    sieve_pool *p1 = sieve_pool_new(1), *p2 = sieve_pool_new(2), *p5 = sieve_pool_new(5);
     smp_matmul(p1, full, in, w, M, N, K);
     /* Against a double-precision reference: a plain f32 dot is within K ulps. */
     double worst = 0;
@@ -46,7 +46,7 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
             if (d > worst) worst = d;
         }
     CHECK_MSG(worst < 1e-4, "worst %g", worst);
-    smp_pool *pools[3] = {p1, p2, p5};
+    sieve_pool *pools[3] = {p1, p2, p5};
     int chunks[] = {1, 2, 3, 7, 64, 70};
     for (int pi = 0; pi < 3; pi++)
         for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
@@ -58,9 +58,9 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
             CHECK_MSG(!memcmp(full, part, sizeof(float) * M * N), "pool %d, chunks of %d", pi,
                       chunks[c]);
         }
-    smp_pool_free(p1);
-    smp_pool_free(p2);
-    smp_pool_free(p5);
+    sieve_pool_free(p1);
+    sieve_pool_free(p2);
+    sieve_pool_free(p5);
     free(in);
     free(w);
     free(full);
@@ -98,7 +98,7 @@ static void test_decode_logits_equal_full_forward_over_the_prefix(void)
         sieve_kctx *kc;
         sieve_err err;
         REQUIRE(k->kctx_new(1, &kc, &err) == SIEVE_OK);
-        smp_pool *pool = smp_pool_new(2);
+        sieve_pool *pool = sieve_pool_new(2);
         smp_engine *e;
         /* max_rows 8 < prompt: the prefill runs in chunks. */
         REQUIRE(smp_engine_new(m, k, kc, pool, 3, 8, &e, &err) == SIEVE_OK);
@@ -135,7 +135,7 @@ static void test_decode_logits_equal_full_forward_over_the_prefix(void)
         free(ref);
         free(full);
         smp_engine_free(e);
-        smp_pool_free(pool);
+        sieve_pool_free(pool);
         k->kctx_free(kc);
         sieve_llama_free(m);
     }
@@ -149,7 +149,7 @@ static void test_ragged_batch_rows_equal_each_sequence_alone(void)
     sieve_kctx *kc;
     sieve_err err;
     REQUIRE(k->kctx_new(1, &kc, &err) == SIEVE_OK);
-    smp_pool *pool = smp_pool_new(2);
+    sieve_pool *pool = sieve_pool_new(2);
     smp_engine *e;
     REQUIRE(smp_engine_new(m, k, kc, pool, 6, 64, &e, &err) == SIEVE_OK);
     int V = m->cfg.vocab;
@@ -184,7 +184,7 @@ static void test_ragged_batch_rows_equal_each_sequence_alone(void)
     free(batch);
     free(tmp);
     smp_engine_free(e);
-    smp_pool_free(pool);
+    sieve_pool_free(pool);
     k->kctx_free(kc);
     sieve_llama_free(m);
 }
