@@ -369,14 +369,17 @@ static void test_rows_are_batch_invariant_and_runs_repeat_bits(void)
 }
 
 /* The speed modes change matmul only, and only by their rounding. */
-static void check_mode(const char *mode, double tol, int must_differ)
+static void check_mode(const char *mode, double tol, int must_differ, int by_option)
 {
-    setenv("SIEVE_CUDA_MATMUL", mode, 1);
     sieve_kctx *kc = NULL;
     sieve_err err = {{0}};
+    char opt[32];
+    snprintf(opt, sizeof opt, "matmul_%s", mode);
+    if (!by_option) setenv("SIEVE_CUDA_MATMUL", mode, 1);
     int rc = KC->kctx_new(0, &kc, &err);
     unsetenv("SIEVE_CUDA_MATMUL");
     REQUIRE(rc == SIEVE_OK);
+    if (by_option) REQUIRE(KC->kctx_option(kc, opt, 1, &err) == SIEVE_OK);
     int M = 64, N = 96, K = 512;
     float *in = hbuf((size_t)M * K, -1, 1, 80), *w = hbuf((size_t)N * K, -1, 1, 81);
     float *o = hbuf((size_t)M * N, 0, 0, 0), *got = hbuf((size_t)M * N, 0, 0, 0);
@@ -388,7 +391,8 @@ static void check_mode(const char *mode, double tol, int must_differ)
     KC->matmul(kc, dout, din, dw, M, N, K, 0);
     KC->copy_to_host(kc, got, dout, (size_t)M * N * 4);
     double r = kt_rel(got, o, (size_t)M * N, NULL);
-    printf("  matmul in %s mode: rel %.3g (allowed %.3g)\n", mode, r, tol);
+    printf("  matmul in %s mode (%s): rel %.3g (allowed %.3g)\n", mode,
+           by_option ? "kctx_option" : "env", r, tol);
     CHECK_MSG(r <= tol, "%s matmul too far from f32: %.3g", mode, r);
     if (must_differ) CHECK_MSG(r > 1e-6, "%s mode gave f32 results: is it in effect?", mode);
     KC->free(kc, din), KC->free(kc, dw), KC->free(kc, dout), KC->kctx_free(kc);
@@ -397,8 +401,10 @@ static void check_mode(const char *mode, double tol, int must_differ)
 
 static void test_bf16_and_tf32_matmul_stay_within_their_rounding(void)
 {
-    check_mode("bf16", 2e-2, 1);
-    check_mode("tf32", 5e-3, 0);
+    check_mode("bf16", 2e-2, 1, 0);
+    check_mode("tf32", 5e-3, 0, 0);
+    check_mode("bf16", 2e-2, 1, 1);
+    check_mode("tf32", 5e-3, 0, 1);
     setenv("SIEVE_CUDA_MATMUL", "fp8", 1);
     sieve_kctx *kc = NULL;
     sieve_err err = {{0}};
