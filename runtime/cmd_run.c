@@ -275,20 +275,19 @@ int sieve_cmd_run(int argc, char **argv)
     return st == SIEVE_OK ? 0 : 1;
 }
 
-int sieve_cmd_validate(int argc, char **argv)
+/* validate and graph: check the pipeline, then report on the checked graph. */
+static int check_then(int argc, char **argv, const char *cmd, const char *help,
+                      void (*report)(const char *file, const sieve_graph *g))
 {
     if (sieve_wants_help(argc, argv)) {
-        puts("usage: sieve validate PIPELINE.yaml [--set stage.param=value]...\n\n"
-             "Builds the graph without running it: YAML syntax, plugins, parameters (names,\n"
-             "types, required ones), port types of every edge, cycles. Exit status 0 when valid,\n"
-             "2 with a message naming the file, line and field when not.");
+        puts(help);
         return 0;
     }
     run_args a;
-    if (parse_args(argc, argv, &a, "validate"))
+    if (parse_args(argc, argv, &a, cmd))
         return 2;
     if (!a.file) {
-        fprintf(stderr, "sieve validate: no pipeline file given\n");
+        fprintf(stderr, "sieve %s: no pipeline file given\n", cmd);
         free(a.sets);
         return 2;
     }
@@ -297,35 +296,40 @@ int sieve_cmd_validate(int argc, char **argv)
     sieve_graph g;
     int rc = prepare(&a, a.file, &p, &reg, &g);
     if (!rc)
-        printf("%s: pipeline '%s' is valid: %d stages, %d edges\n", a.file, p.name, g.n_nodes, g.n_edges);
+        report(a.file, &g);
     cleanup(&p, &reg, &g);
     free(a.sets);
     return rc;
 }
 
+static void say_valid(const char *file, const sieve_graph *g)
+{
+    printf("%s: pipeline '%s' is valid: %d stages, %d edges\n", file, g->pipeline->name, g->n_nodes,
+           g->n_edges);
+}
+
+static void print_dot(const char *file, const sieve_graph *g)
+{
+    (void)file;
+    sieve_graph_dot(g, stdout);
+}
+
+int sieve_cmd_validate(int argc, char **argv)
+{
+    return check_then(argc, argv, "validate",
+                      "usage: sieve validate PIPELINE.yaml [--set stage.param=value]...\n\n"
+                      "Builds the graph without running it: YAML syntax, plugins, parameters (names,\n"
+                      "types, required ones), port types of every edge, cycles, kernel backends.\n"
+                      "Exit status 0 when valid, 2 with a message naming the file, line and field.",
+                      say_valid);
+}
+
 int sieve_cmd_graph(int argc, char **argv)
 {
-    if (sieve_wants_help(argc, argv)) {
-        puts("usage: sieve graph PIPELINE.yaml [--set ...]\n\n"
-             "Prints the checked pipeline as Graphviz DOT: stages as boxes, edges labelled with\n"
-             "their port name and type. Render with: sieve graph p.yaml | dot -Tpng > p.png");
-        return 0;
-    }
-    run_args a;
-    if (parse_args(argc, argv, &a, "graph"))
-        return 2;
-    if (!a.file) {
-        fprintf(stderr, "sieve graph: no pipeline file given\n");
-        free(a.sets);
-        return 2;
-    }
-    sieve_pipeline p;
-    sieve_registry reg;
-    sieve_graph g;
-    int rc = prepare(&a, a.file, &p, &reg, &g);
-    if (!rc)
-        sieve_graph_dot(&g, stdout);
-    cleanup(&p, &reg, &g);
-    free(a.sets);
-    return rc;
+    return check_then(argc, argv, "graph",
+                      "usage: sieve graph PIPELINE.yaml [--set ...]\n\n"
+                      "Prints the checked pipeline as Graphviz DOT: stages as boxes, edges labelled with\n"
+                      "their port name and type, `after:` dependencies dashed.\n"
+                      "Render with: sieve graph p.yaml | dot -Tpng > p.png",
+                      print_dot);
 }
