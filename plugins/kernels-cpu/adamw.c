@@ -46,5 +46,5 @@ void kcpu_adamw_torch(sieve_kctx *kc, float *params, const float *grads, float *
     int parts = kc->threads;
     if ((long)n < (1L << 15) * parts) parts = 1;
     adamw_job j = {&a, (long)n, parts};
-    kpool_run(kc->pool, parts, adamw_task, &j);
+    sieve_pool_run(kc->pool, parts, adamw_task, &j);
 }

@@ -96,5 +96,5 @@ void kcpu_attention(sieve_kctx *kc, float *out, float *lse, const float *q,
     if (B <= 0 || Tq <= 0 || hd > ATT_MAXHD || KV <= 0 || H % KV) return;
     att_job j = {out, lse, q, k, v, B, Tq, Tk, H, KV, hd, (Tq + ATT_QB - 1) / ATT_QB,
                  kv_bstride, 1.0f / sqrtf((float)hd)};
-    kpool_run(kc->pool, B * H * j.qblocks, att_task, &j);
+    sieve_pool_run(kc->pool, B * H * j.qblocks, att_task, &j);
 }

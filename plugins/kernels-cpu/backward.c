@@ -38,7 +38,7 @@ static void bw_for(sieve_kctx *kc, long n, long min_per_thread,
     int parts = kc->threads;
     if (n < min_per_thread * parts) parts = n / min_per_thread > 1 ? (int)(n / min_per_thread) : 1;
     bw_rows j = {body, arg, n, parts};
-    kpool_run(kc->pool, parts, bw_rows_task, &j);
+    sieve_pool_run(kc->pool, parts, bw_rows_task, &j);
 }
 
 /* ---- matmul: out[M,N] = in[M,K] w[N,K]^T ---- */
@@ -329,5 +329,5 @@ void kcpu_attention_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
     if (B <= 0 || Tq <= 0 || KV <= 0 || H % KV || Tk < Tq) return;
     attb_job j = {dq, dk, dv, dout, out, lse, q, k, v, B, Tq, Tk, H, KV, hd, kv_bstride,
                   1.0f / sqrtf((float)hd)};
-    kpool_run(kc->pool, B * KV, attb_task, &j);
+    sieve_pool_run(kc->pool, B * KV, attb_task, &j);
 }

@@ -18,7 +18,7 @@ sieve_status kcpu_kctx_new(int threads, sieve_kctx **out, sieve_err *err)
     sieve_kctx *kc = calloc(1, sizeof *kc);
     if (!kc) return sieve_fail(err, "kernels-cpu: out of memory");
     kc->threads = threads;
-    kc->pool = kpool_new(threads);
+    kc->pool = sieve_pool_new(threads);
     if (!kc->pool) {
         free(kc);
         return sieve_fail(err, "kernels-cpu: cannot start %d threads", threads);
@@ -33,7 +33,7 @@ sieve_status kcpu_kctx_new(int threads, sieve_kctx **out, sieve_err *err)
 void kcpu_kctx_free(sieve_kctx *kc)
 {
     if (!kc) return;
-    kpool_free(kc->pool);
+    sieve_pool_free(kc->pool);
     free(kc);
 }
 

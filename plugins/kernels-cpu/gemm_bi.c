@@ -100,5 +100,5 @@ void kcpu_matmul_bi(sieve_kctx *kc, float *out, const float *in, const float *w,
 {
     if (M <= 0 || N <= 0) return;
     bi_job j = {out, in, w, M, N, K, accumulate};
-    kpool_run(kc->pool, (N + GEMM_NB - 1) / GEMM_NB, bi_task, &j);
+    sieve_pool_run(kc->pool, (N + GEMM_NB - 1) / GEMM_NB, bi_task, &j);
 }

@@ -4,10 +4,10 @@
 #define SIEVE_KCPU_H
 
 #include "sieve/kernels.h"
-#include "pool.h"
+#include "sieve/pool.h"
 
 struct sieve_kctx {
-    kpool *pool;
+    sieve_pool *pool;
     int threads;
     int batch_invariant;   /* matmul through gemm_bi.c instead of BLAS */
 };
@@ -48,9 +48,6 @@ void kcpu_swiglu(sieve_kctx *kc, float *out, const float *gate, const float *up,
                  int M, int F);
 void kcpu_embedding(sieve_kctx *kc, float *out, const int32_t *ids, const float *table,
                     int M, int D, int V);
-void kcpu_adamw(sieve_kctx *kc, float *params, const float *grads, float *m, float *v,
-                size_t n, float lr, float beta1, float beta2, float eps,
-                float weight_decay, int step);
 
 /* softmax.c */
 void kcpu_log_softmax(sieve_kctx *kc, float *out, const float *logits, int M, int V);

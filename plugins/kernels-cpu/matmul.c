@@ -49,5 +49,5 @@ void kcpu_matmul(sieve_kctx *kc, float *out, const float *in, const float *w,
     mm_job j = {out, in, w, M, N, K, 1, N < M, accumulate ? 1.0f : 0.0f};
     long per = j.by_rows ? M / 16 : N / 64;
     j.parts = per < 1 ? 1 : per < most ? (int)per : most;
-    kpool_run(kc->pool, j.parts, mm_task, &j);
+    sieve_pool_run(kc->pool, j.parts, mm_task, &j);
 }

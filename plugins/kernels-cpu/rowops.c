@@ -31,7 +31,7 @@ static void for_rows(sieve_kctx *kc, long n, long min_per_thread,
     long per = n / min_per_thread, most = 4L * kc->threads;
     int parts = per < 1 ? 1 : per < most ? (int)per : (int)most;
     rows_job j = {body, arg, n, parts};
-    kpool_run(kc->pool, parts, rows_task, &j);
+    sieve_pool_run(kc->pool, parts, rows_task, &j);
 }
 
 /* ---- add ---- */
@@ -145,33 +145,4 @@ void kcpu_embedding(sieve_kctx *kc, float *out, const int32_t *ids, const float 
         if (id < 0 || id >= V) memset(out + (long)m * D, 0, (size_t)D * sizeof *out);
         else memcpy(out + (long)m * D, table + (long)id * D, (size_t)D * sizeof *out);
     }
-}
-
-/* ---- adamw ---- */
-typedef struct {
-    float *p, *m, *v; const float *g;
-    float lr, b1, b2, eps, wd, c1, c2;
-} adam_arg;
-
-static void adam_body(void *arg, long lo, long hi)
-{
-    const adam_arg *a = arg;
-    for (long i = lo; i < hi; i++) {
-        float g = a->g[i];
-        float m = a->b1 * a->m[i] + (1.0f - a->b1) * g;
-        float v = a->b2 * a->v[i] + (1.0f - a->b2) * g * g;
-        a->m[i] = m;
-        a->v[i] = v;
-        float mh = m / a->c1, vh = v / a->c2;
-        a->p[i] -= a->lr * (mh / (sqrtf(vh) + a->eps) + a->wd * a->p[i]);
-    }
-}
-
-void kcpu_adamw(sieve_kctx *kc, float *params, const float *grads, float *m, float *v,
-                size_t n, float lr, float beta1, float beta2, float eps,
-                float weight_decay, int step)
-{
-    adam_arg a = {params, m, v, grads, lr, beta1, beta2, eps, weight_decay,
-                  1.0f - powf(beta1, (float)step), 1.0f - powf(beta2, (float)step)};
-    for_rows(kc, (long)n, 1 << 14, adam_body, &a);
 }

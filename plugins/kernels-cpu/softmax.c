@@ -81,12 +81,12 @@ static int parts_for(sieve_kctx *kc, int M)
 void kcpu_log_softmax(sieve_kctx *kc, float *out, const float *logits, int M, int V)
 {
     sm_job j = {out, NULL, NULL, logits, NULL, M, V, parts_for(kc, M)};
-    kpool_run(kc->pool, j.parts, lsm_task, &j);
+    sieve_pool_run(kc->pool, j.parts, lsm_task, &j);
 }
 
 void kcpu_cross_entropy(sieve_kctx *kc, float *logprob, float *lse, const float *logits,
                         const int32_t *targets, int M, int V)
 {
     sm_job j = {NULL, logprob, lse, logits, targets, M, V, parts_for(kc, M)};
-    kpool_run(kc->pool, j.parts, ce_task, &j);
+    sieve_pool_run(kc->pool, j.parts, ce_task, &j);
 }
