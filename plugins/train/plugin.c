@@ -18,7 +18,7 @@ static const sieve_param_desc train_params[] = {
     {"batch_size", SIEVE_P_INT, "128", "examples per optimizer step"},
     {"micro_batch_size", SIEVE_P_INT, "4", "examples per forward/backward (gradients accumulate)"},
     {"template", SIEVE_P_STRING, "alpaca",
-     "prompt around {query}: 'alpaca' (the paper's), 'none', or a text with {query}"},
+     "prompt around {query}: 'alpaca' (the paper's), 'plain', or a text with {query}"},
     {"seed", SIEVE_P_INT, "1", "shuffling seed"},
     {"weight_decay", SIEVE_P_FLOAT, "0", "AdamW decoupled weight decay"},
     {"warmup_ratio", SIEVE_P_FLOAT, "0.03", "share of steps with linear warmup (then cosine)"},

@@ -22,17 +22,13 @@
 #include "sieve/kernels.h"
 #include "sieve/llama.h"
 #include "sieve/plugin.h"
+#include "sieve/template.h"
 #include "stages.h"
 #include "train.h"
 #ifdef SIEVE_TRAIN_HAVE_TOKENIZER
 #include "sieve/tokenizer.h"
 #endif
 
-/* The prompt of Stanford Alpaca's train.py (prompt_no_input), which the
- * paper's training code uses; the response follows it directly. */
-static const char ALPACA[] =
-    "Below is an instruction that describes a task. Write a response that appropriately "
-    "completes the request.\n\n### Instruction:\n{query}\n\n### Response:";
 
 typedef struct {
     sieve_ctx *ctx;
@@ -105,7 +101,7 @@ sieve_status train_create(const sieve_params *p, sieve_ctx *ctx, void **state, s
     else if (!strcmp(dt, "bf16")) s->save_dtype = SIEVE_BF16;
     else return sieve_fail(err, "param 'save_dtype' = '%s': expected f32 or bf16", dt);
     const char *t = sieve_param_str(p, "template");
-    s->tmpl = strdup(!strcmp(t, "alpaca") ? ALPACA : !strcmp(t, "none") ? "{query}" : t);
+    s->tmpl = strdup(sieve_template_text(t));
     s->model_dir = sieve_ctx_expand_path(ctx, sieve_param_str(p, "model"));
     s->output = sieve_ctx_expand_path(ctx, sieve_param_str(p, "output"));
     if (!s->tmpl || !s->model_dir || !s->output) return sieve_fail(err, "out of memory");
@@ -177,44 +173,6 @@ static sieve_status from_ids(train_state *s, const int64_t *p, size_t np, const 
 }
 
 #ifdef SIEVE_TRAIN_HAVE_TOKENIZER
-/* The template with every {query} replaced by q (caller frees). */
-static char *fill_template(const char *tmpl, const char *q, size_t qlen, size_t *out_len)
-{
-    size_t n = 0, cap = strlen(tmpl) + qlen * 4 + 1;
-    char *o = malloc(cap);
-    if (!o) return NULL;
-    for (const char *t = tmpl; *t;) {
-        if (!strncmp(t, "{query}", 7)) {
-            if (n + qlen + 1 > cap) {
-                cap = (n + qlen + 1) * 2 + strlen(t);
-                char *no = realloc(o, cap);
-                if (!no) {
-                    free(o);
-                    return NULL;
-                }
-                o = no;
-            }
-            memcpy(o + n, q, qlen);
-            n += qlen;
-            t += 7;
-        } else {
-            if (n + 2 > cap) {
-                cap *= 2;
-                char *no = realloc(o, cap);
-                if (!no) {
-                    free(o);
-                    return NULL;
-                }
-                o = no;
-            }
-            o[n++] = *t++;
-        }
-    }
-    o[n] = 0;
-    *out_len = n;
-    return o;
-}
-
 /* As the paper's (Alpaca's) code: the prompt and the response are encoded
  * together, the first len(encode(prompt)) tokens carry no loss, EOS ends it. */
 static sieve_status from_text(train_state *s, const char *q, size_t ql, const char *r,
@@ -224,8 +182,12 @@ static sieve_status from_text(train_state *s, const char *q, size_t ql, const ch
         return sieve_fail(err, "record %zu: text input needs %s/tokenizer.model (or give "
                           "prompt_ids and response_ids)", idx, s->model_dir);
     size_t pl;
-    char *prompt = fill_template(s->tmpl, q, ql, &pl);
-    if (!prompt) return sieve_fail(err, "out of memory");
+    sieve_record qr;
+    sieve_record_init(&qr);
+    if (sieve_record_set_str(&qr, "query", q, ql)) return sieve_fail(err, "out of memory");
+    char *prompt = sieve_template_render(s->tmpl, &qr, &pl, err);
+    sieve_record_free(&qr);
+    if (!prompt) return SIEVE_ERR;
     if (sieve_tokenizer_encode(s->tok, prompt, pl, SIEVE_TOK_BOS, &s->tb, err)) {
         free(prompt);
         return SIEVE_ERR;
