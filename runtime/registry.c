@@ -124,8 +124,10 @@ sieve_status sieve_registry_load(sieve_registry *reg, sieve_err *err)
     add_dir(reg, SIEVE_BUILD_PLUGIN_DIR);
     add_dir(reg, SIEVE_INSTALL_PLUGIN_DIR);
     for (int i = 0; i < reg->n_dirs; i++)
-        if (scan_dir(reg, reg->search_dirs[i], err) != SIEVE_OK)
+        if (scan_dir(reg, reg->search_dirs[i], err) != SIEVE_OK) {
+            sieve_registry_free(reg); /* a failed load leaves nothing to free */
             return SIEVE_ERR;
+        }
     return SIEVE_OK;
 }
 

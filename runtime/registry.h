@@ -19,7 +19,8 @@ typedef struct sieve_registry {
 
 /* Loads every plugin found in $SIEVE_PLUGIN_PATH (colon-separated), the build
  * tree's plugin folder and the install prefix's. A plugin that fails to load
- * or has the wrong ABI version is an error naming the file. */
+ * or has the wrong ABI version is an error naming the file (and the registry
+ * is left empty). */
 sieve_status sieve_registry_load(sieve_registry *reg, sieve_err *err);
 void sieve_registry_free(sieve_registry *reg);
 
