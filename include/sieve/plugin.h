@@ -127,6 +127,18 @@ typedef struct sieve_plugin_desc {
 #define SIEVE_PLUGIN_ENTRY_SYMBOL "sieve_plugin_entry"
 typedef const sieve_plugin_desc *(*sieve_plugin_entry_fn)(void);
 
+/* Defines the plugin's one exported symbol for a static array of stages:
+ *   SIEVE_PLUGIN_DEFINE("gsm8k", "0.1.0", stages)
+ * (kernel backends fill a sieve_plugin_desc by hand, with `kernels`). */
+#define SIEVE_PLUGIN_DEFINE(plugin_name, plugin_version, stage_array)                        \
+    static const sieve_plugin_desc sieve_plugin_desc_ = {                                     \
+        .abi_version = SIEVE_ABI_VERSION, .name = (plugin_name), .version = (plugin_version), \
+        .stages = (stage_array), .n_stages = SIEVE_COUNTOF(stage_array)};                     \
+    __attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void) \
+    {                                                                                         \
+        return &sieve_plugin_desc_;                                                           \
+    }
+
 #ifdef __cplusplus
 }
 #endif

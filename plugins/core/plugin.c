@@ -61,15 +61,4 @@ static const sieve_stage_desc stages[] = {
      STAGE_FNS(concat)},
 };
 
-static const sieve_plugin_desc plugin = {
-    .abi_version = SIEVE_ABI_VERSION,
-    .name = "core",
-    .version = "0.1.0",
-    .stages = stages,
-    .n_stages = SIEVE_COUNTOF(stages),
-};
-
-__attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void)
-{
-    return &plugin;
-}
+SIEVE_PLUGIN_DEFINE("core", "0.1.0", stages)

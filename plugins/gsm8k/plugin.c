@@ -58,15 +58,4 @@ static const sieve_stage_desc stages[] = {
      .params = evaluate_params, .n_params = SIEVE_COUNTOF(evaluate_params), STAGE_FNS(evaluate)},
 };
 
-static const sieve_plugin_desc plugin = {
-    .abi_version = SIEVE_ABI_VERSION,
-    .name = "gsm8k",
-    .version = "0.1.0",
-    .stages = stages,
-    .n_stages = SIEVE_COUNTOF(stages),
-};
-
-__attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void)
-{
-    return &plugin;
-}
+SIEVE_PLUGIN_DEFINE("gsm8k", "0.1.0", stages)

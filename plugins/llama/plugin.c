@@ -26,16 +26,4 @@ static const sieve_stage_desc stages[] = {
     },
 };
 
-static const sieve_plugin_desc desc = {
-    .abi_version = SIEVE_ABI_VERSION,
-    .name = "llama",
-    .version = "0.1.0",
-    .stages = stages,
-    .n_stages = SIEVE_COUNTOF(stages),
-    .kernels = NULL,
-};
-
-__attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void)
-{
-    return &desc;
-}
+SIEVE_PLUGIN_DEFINE("llama", "0.1.0", stages)

@@ -256,9 +256,4 @@ static const sieve_stage_desc stages[] = {{
     .n_params = SIEVE_COUNTOF(params), .flags = SIEVE_STAGE_VARIADIC, .create = report_create,
     .process = report_process, .flush = report_flush, .destroy = report_destroy,
 }};
-static const sieve_plugin_desc plugin = {
-    .abi_version = SIEVE_ABI_VERSION, .name = "report", .version = "0.1.0",
-    .stages = stages, .n_stages = SIEVE_COUNTOF(stages),
-};
-
-__attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void) { return &plugin; }
+SIEVE_PLUGIN_DEFINE("report", "0.1.0", stages)

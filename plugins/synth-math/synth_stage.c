@@ -222,16 +222,4 @@ static const sieve_stage_desc stages[] = {{
     .destroy = synth_destroy,
 }};
 
-static const sieve_plugin_desc plugin = {
-    .abi_version = SIEVE_ABI_VERSION,
-    .name = "synth-math",
-    .version = "0.1.0",
-    .stages = stages,
-    .n_stages = SIEVE_COUNTOF(stages),
-    .kernels = NULL,
-};
-
-__attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void)
-{
-    return &plugin;
-}
+SIEVE_PLUGIN_DEFINE("synth-math", "0.1.0", stages)

@@ -47,15 +47,4 @@ static const sieve_stage_desc stages[] = {
      .params = train_params, .n_params = SIEVE_COUNTOF(train_params), STAGE_FNS(train)},
 };
 
-static const sieve_plugin_desc plugin = {
-    .abi_version = SIEVE_ABI_VERSION,
-    .name = "tokenizer",
-    .version = "0.1.0",
-    .stages = stages,
-    .n_stages = SIEVE_COUNTOF(stages),
-};
-
-__attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void)
-{
-    return &plugin;
-}
+SIEVE_PLUGIN_DEFINE("tokenizer", "0.1.0", stages)

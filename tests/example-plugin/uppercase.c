@@ -55,9 +55,4 @@ static const sieve_stage_desc stages[] = {{
     .create = upper_create, .process = upper_process, .destroy = upper_destroy,
 }};
 
-static const sieve_plugin_desc plugin = {
-    .abi_version = SIEVE_ABI_VERSION, .name = "example-uppercase", .version = "1.0.0",
-    .stages = stages, .n_stages = SIEVE_COUNTOF(stages),
-};
-
-const sieve_plugin_desc *sieve_plugin_entry(void) { return &plugin; }
+SIEVE_PLUGIN_DEFINE("example-uppercase", "1.0.0", stages)

@@ -158,10 +158,4 @@ static const sieve_stage_desc stages[] = {
      kit_create, tensor_in_process, NULL, kit_destroy},
 };
 
-static const sieve_plugin_desc plugin = {SIEVE_ABI_VERSION, "testkit", "0.1.0", stages,
-                                         SIEVE_COUNTOF(stages), NULL};
-
-__attribute__((visibility("default"))) const sieve_plugin_desc *sieve_plugin_entry(void)
-{
-    return &plugin;
-}
+SIEVE_PLUGIN_DEFINE("testkit", "0.1.0", stages)
