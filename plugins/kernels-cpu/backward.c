@@ -16,31 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a parallel loop over [0, n) in equal ranges ---- */
-typedef struct {
-    void (*body)(void *arg, long lo, long hi);
-    void *arg;
-    long n;
-    int parts;
-} bw_rows;
-
-static void bw_rows_task(void *arg, int t)
-{
-    const bw_rows *j = arg;
-    long lo, hi;
-    kcpu_range(j->n, j->parts, t, &lo, &hi);
-    if (hi > lo) j->body(j->arg, lo, hi);
-}
-
-static void bw_for(sieve_kctx *kc, long n, long min_per_thread,
-                   void (*body)(void *, long, long), void *arg)
-{
-    int parts = kc->threads;
-    if (n < min_per_thread * parts) parts = n / min_per_thread > 1 ? (int)(n / min_per_thread) : 1;
-    bw_rows j = {body, arg, n, parts};
-    sieve_pool_run(kc->pool, parts, bw_rows_task, &j);
-}
-
 /* ---- matmul: out[M,N] = in[M,K] w[N,K]^T ---- */
 typedef struct {
     float *din, *dw;
@@ -71,8 +46,8 @@ void kcpu_matmul_backward(sieve_kctx *kc, float *din, float *dw, const float *do
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
     mmb_arg a = {din, dw, dout, in, w, M, N, K, accumulate_din ? 1.0f : 0.0f};
-    if (din) bw_for(kc, M, 16, mmb_din, &a);
-    if (dw) bw_for(kc, N, 16, mmb_dw, &a);
+    if (din) kcpu_for_rows(kc, M, 16, mmb_din, &a);
+    if (dw) kcpu_for_rows(kc, N, 16, mmb_dw, &a);
 }
 
 /* ---- rmsnorm: y = x * r * w, r = 1/sqrt(mean(x^2) + eps) ----
@@ -112,7 +87,7 @@ void kcpu_rmsnorm_backward(sieve_kctx *kc, float *din, float *dw, const float *d
     }
     if (din) {
         rmsb_arg a = {din, dout, in, w, rstd, D};
-        bw_for(kc, M, 16, rmsb_rows, &a);
+        kcpu_for_rows(kc, M, 16, rmsb_rows, &a);
     }
 }
 
@@ -148,7 +123,7 @@ void kcpu_rope_backward(sieve_kctx *kc, float *dx, const int32_t *pos, int M, in
 {
     if (hd > 1024 || hd % 2 || M <= 0) return;
     ropeb_arg a = {dx, pos, nh, hd, theta};
-    bw_for(kc, M, 8, ropeb_rows, &a);
+    kcpu_for_rows(kc, M, 8, ropeb_rows, &a);
 }
 
 /* ---- swiglu: out = silu(g) * u ----
@@ -177,7 +152,7 @@ void kcpu_swiglu_backward(sieve_kctx *kc, float *dgate, float *dup, const float 
                           const float *gate, const float *up, int M, int F)
 {
     swib_arg a = {dgate, dup, dout, gate, up};
-    bw_for(kc, (long)M * F, 1 << 14, swib_body, &a);
+    kcpu_for_rows(kc, (long)M * F, 1 << 14, swib_body, &a);
 }
 
 /* ---- embedding: dtable[ids[m]] += dout[m], rows in order ---- */
@@ -233,7 +208,7 @@ void kcpu_cross_entropy_backward(sieve_kctx *kc, float *dlogits, const float *lo
     if (!scale)
         for (int m = 0; m < M; m++) count += targets[m] >= 0 && targets[m] < V;
     ceb_arg a = {dlogits, logits, lse, scale, targets, V, count ? 1.0f / (float)count : 0.0f};
-    bw_for(kc, M, 1, ceb_rows, &a);
+    kcpu_for_rows(kc, M, 1, ceb_rows, &a);
 }
 
 /* ---- attention ----

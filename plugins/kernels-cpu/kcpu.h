@@ -19,6 +19,13 @@ static inline void kcpu_range(long n, int parts, int i, long *lo, long *hi)
     *hi = n * (i + 1) / parts;
 }
 
+/* Runs body(arg, lo, hi) over [0, n) in equal ranges on the pool: up to four
+ * per thread (a preempted thread does not stall the join), and on the caller
+ * alone when there are fewer than min_per_thread rows per range. The ranges
+ * depend only on n and the thread count, so results are reproducible. */
+void kcpu_for_rows(sieve_kctx *kc, long n, long min_per_thread,
+                   void (*body)(void *, long, long), void *arg);
+
 /* ctx_mem.c */
 sieve_status kcpu_kctx_new(int threads, sieve_kctx **out, sieve_err *err);
 void kcpu_kctx_free(sieve_kctx *kc);

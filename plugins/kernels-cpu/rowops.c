@@ -23,9 +23,8 @@ static void rows_task(void *arg, int t)
     if (hi > lo) j->body(j->arg, lo, hi);
 }
 
-/* Small work (below `min_per_thread` rows per thread) runs on the caller. */
-static void for_rows(sieve_kctx *kc, long n, long min_per_thread,
-                     void (*body)(void *, long, long), void *arg)
+void kcpu_for_rows(sieve_kctx *kc, long n, long min_per_thread,
+                   void (*body)(void *, long, long), void *arg)
 {
     /* up to 4 chunks per thread: a preempted thread does not stall the join */
     long per = n / min_per_thread, most = 4L * kc->threads;
@@ -46,7 +45,7 @@ static void add_body(void *arg, long lo, long hi)
 void kcpu_add(sieve_kctx *kc, float *out, const float *a, const float *b, size_t n)
 {
     add_arg x = {out, a, b};
-    for_rows(kc, (long)n, 1 << 15, add_body, &x);
+    kcpu_for_rows(kc, (long)n, 1 << 15, add_body, &x);
 }
 
 /* ---- rmsnorm ---- */
@@ -73,7 +72,7 @@ void kcpu_rmsnorm(sieve_kctx *kc, float *out, float *rstd, const float *in,
                   const float *w, int M, int D, float eps)
 {
     rms_arg x = {out, rstd, in, w, D, eps};
-    for_rows(kc, M, 16, rms_body, &x);
+    kcpu_for_rows(kc, M, 16, rms_body, &x);
 }
 
 /* ---- rope ---- */
@@ -107,7 +106,7 @@ void kcpu_rope(sieve_kctx *kc, float *x, const int32_t *pos, int M, int nh, int 
 {
     if (hd > 1024 || hd % 2) return;   /* the model rejects such configs first */
     rope_arg a = {x, pos, nh, hd, theta};
-    for_rows(kc, M, 8, rope_body, &a);
+    kcpu_for_rows(kc, M, 8, rope_body, &a);
 }
 
 /* ---- swiglu ---- */
@@ -132,7 +131,7 @@ void kcpu_swiglu(sieve_kctx *kc, float *out, const float *gate, const float *up,
                  int M, int F)
 {
     swi_arg a = {out, gate, up};
-    for_rows(kc, (long)M * F, 1 << 14, swi_body, &a);
+    kcpu_for_rows(kc, (long)M * F, 1 << 14, swi_body, &a);
 }
 
 /* ---- embedding ---- */
