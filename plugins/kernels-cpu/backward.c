@@ -91,40 +91,8 @@ void kcpu_rmsnorm_backward(sieve_kctx *kc, float *din, float *dw, const float *d
     }
 }
 
-/* ---- rope: the transpose of the rotation is the rotation by -angle ---- */
-typedef struct { float *x; const int32_t *pos; int nh, hd; float theta; } ropeb_arg;
+/* rope_backward lives with the forward in rowops.c: it is the inverse rotation. */
 
-static void ropeb_rows(void *arg, long lo, long hi)
-{
-    const ropeb_arg *a = arg;
-    int half = a->hd / 2;
-    float cs[512], sn[512];
-    for (long m = lo; m < hi; m++) {
-        /* The same angles as the forward (kcpu_rope), computed the same way. */
-        for (int i = 0; i < half; i++) {
-            double inv = pow((double)a->theta, -2.0 * i / a->hd);
-            double ang = (double)a->pos[m] * inv;
-            cs[i] = (float)cos(ang);
-            sn[i] = (float)sin(ang);
-        }
-        for (int h = 0; h < a->nh; h++) {
-            float *v = a->x + (m * a->nh + h) * (long)a->hd;
-            for (int i = 0; i < half; i++) {
-                float g0 = v[i], g1 = v[i + half];
-                v[i] = g0 * cs[i] + g1 * sn[i];
-                v[i + half] = g1 * cs[i] - g0 * sn[i];
-            }
-        }
-    }
-}
-
-void kcpu_rope_backward(sieve_kctx *kc, float *dx, const int32_t *pos, int M, int nh, int hd,
-                        float theta)
-{
-    if (hd > 1024 || hd % 2 || M <= 0) return;
-    ropeb_arg a = {dx, pos, nh, hd, theta};
-    kcpu_for_rows(kc, M, 8, ropeb_rows, &a);
-}
 
 /* ---- swiglu: out = silu(g) * u ----
  * dg = dout * u * s * (1 + g (1 - s)), du = dout * g * s, s = sigmoid(g) */

@@ -76,7 +76,7 @@ void kcpu_rmsnorm(sieve_kctx *kc, float *out, float *rstd, const float *in,
 }
 
 /* ---- rope ---- */
-typedef struct { float *x; const int32_t *pos; int nh, hd; float theta; } rope_arg;
+typedef struct { float *x; const int32_t *pos; int nh, hd; float theta; int inverse; } rope_arg;
 
 static void rope_body(void *arg, long lo, long hi)
 {
@@ -88,7 +88,8 @@ static void rope_body(void *arg, long lo, long hi)
             double inv = pow((double)a->theta, -2.0 * i / a->hd);
             double ang = (double)a->pos[m] * inv;
             cs[i] = (float)cos(ang);
-            sn[i] = (float)sin(ang);
+            /* The inverse rotation (rope's backward) is the rotation by -angle. */
+            sn[i] = a->inverse ? -(float)sin(ang) : (float)sin(ang);
         }
         for (int h = 0; h < a->nh; h++) {
             float *v = a->x + (m * a->nh + h) * (long)a->hd;
@@ -104,8 +105,16 @@ static void rope_body(void *arg, long lo, long hi)
 void kcpu_rope(sieve_kctx *kc, float *x, const int32_t *pos, int M, int nh, int hd,
                float theta)
 {
-    if (hd > 1024 || hd % 2) return;   /* the model rejects such configs first */
-    rope_arg a = {x, pos, nh, hd, theta};
+    if (hd > 1024 || hd % 2 || M <= 0) return;   /* the model rejects such configs first */
+    rope_arg a = {x, pos, nh, hd, theta, 0};
+    kcpu_for_rows(kc, M, 8, rope_body, &a);
+}
+
+void kcpu_rope_backward(sieve_kctx *kc, float *dx, const int32_t *pos, int M, int nh, int hd,
+                        float theta)
+{
+    if (hd > 1024 || hd % 2 || M <= 0) return;
+    rope_arg a = {dx, pos, nh, hd, theta, 1};
     kcpu_for_rows(kc, M, 8, rope_body, &a);
 }
 
