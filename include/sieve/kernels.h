@@ -184,6 +184,25 @@ typedef struct sieve_kernels {
      *     Then a sequence gives the same bits alone or in a batch, and decode
      *     through the KV cache gives the bits of a full forward. Default 0. */
     sieve_status (*kctx_option)(sieve_kctx *kc, const char *name, int value, sieve_err *err);
+
+    /* ---- document-masked attention (appended; check size, may be NULL) ----
+     * attention / attention_backward for rows that hold several sequences
+     * ("documents") one after another, as packed training batches do.
+     * pos[B*Tq] (device memory, i32) is each query's position inside its own
+     * document, the same array RoPE takes. Query t of row b, at row index
+     * a = Tk-Tq+t, sees keys a - pos[b*Tq+t] .. a only (clamped to [0, a]; a
+     * negative pos, i.e. padding, sees only itself), so attention never
+     * crosses a document boundary. With pos == NULL, or pos[b*Tq+t] == a for
+     * every query, the result is attention()'s, bit for bit. Other arguments
+     * and the accumulate rules as attention and attention_backward. */
+    void (*attention_doc)(sieve_kctx *kc, float *out, float *lse, const float *q,
+                          const float *k, const float *v, const int32_t *pos, int B,
+                          int Tq, int Tk, int H, int KV, int hd, size_t kv_bstride);
+    void (*attention_doc_backward)(sieve_kctx *kc, float *dq, float *dk, float *dv,
+                                   const float *dout, const float *out, const float *lse,
+                                   const float *q, const float *k, const float *v,
+                                   const int32_t *pos, int B, int Tq, int Tk, int H, int KV,
+                                   int hd, size_t kv_bstride);
 } sieve_kernels;
 
 #ifdef __cplusplus

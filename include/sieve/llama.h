@@ -204,6 +204,19 @@ sieve_status sieve_llama_loss_grad(sieve_llama_train *t, const int32_t *ids,
                                    const int32_t *targets, int B, int T, float scale,
                                    double *nll_sum, long *n_targets, sieve_err *err);
 
+/* The same for rows that pack several sequences one after another:
+ *   positions[B*T]   host; each token's position inside its own sequence (0 at
+ *                    a sequence's first token, then 1, 2, ...; < 0 on padding)
+ * RoPE uses these positions and attention is document-masked (a token sees
+ * only the earlier tokens of its own sequence; kernels.h attention_doc), so a
+ * packed row gives each sequence the loss and gradient it gets alone.
+ * positions == NULL is sieve_llama_loss_grad. Needs the backend's
+ * attention_doc kernels when positions are given. */
+sieve_status sieve_llama_loss_grad_packed(sieve_llama_train *t, const int32_t *ids,
+                                          const int32_t *targets, const int32_t *positions,
+                                          int B, int T, float scale, double *nll_sum,
+                                          long *n_targets, sieve_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
 /* Causal grouped-query attention with an online softmax (as FlashAttention):
  * for each query row, keys are visited in blocks of ATT_KB positions aligned to
- * absolute position 0, keeping only a running max, a running sum and the
- * output accumulator. Memory is O(ATT_KB) per row instead of O(T^2) per head,
+ * the row's first visible key (position 0, or the start of its document under
+ * attention_doc), keeping only a running max, a running sum and the
+ * output accumulator. Aligning to the document start makes a document packed
+ * into a row after others get the bits it gets alone at the row's start. Memory is O(ATT_KB) per row instead of O(T^2) per head,
  * and a row's arithmetic depends only on its own query and the keys it sees:
  * the same with or without a KV cache, alone or in a batch. */
 #include "kcpu.h"
@@ -17,6 +19,7 @@
 typedef struct {
     float *out, *lse;
     const float *q, *k, *v;
+    const int32_t *pos;   /* [B*Tq] position in the document, or NULL (causal) */
     int B, Tq, Tk, H, KV, hd, qblocks;
     size_t kv_bstride;
     float scale;
@@ -47,7 +50,12 @@ static void axpby(float *acc, float c, float p, const float *x, int n)
 static void att_row(const att_job *j, int b, int h, int t, float *acc)
 {
     int hd = j->hd, g = h / (j->H / j->KV);
-    int nkeys = j->Tk - j->Tq + t + 1;
+    int a = j->Tk - j->Tq + t, k0 = 0;   /* keys k0 .. a */
+    if (j->pos) {
+        int p = j->pos[(long)b * j->Tq + t];
+        k0 = p < 0 ? a : p > a ? 0 : a - p;
+    }
+    int nkeys = a + 1;
     const float *q = j->q + (((long)b * j->Tq + t) * j->H + h) * hd;
     const float *kbase = j->k + (size_t)b * j->kv_bstride + (size_t)g * hd;
     const float *vbase = j->v + (size_t)b * j->kv_bstride + (size_t)g * hd;
@@ -55,7 +63,7 @@ static void att_row(const att_job *j, int b, int h, int t, float *acc)
     float s[ATT_KB];
     float m = -INFINITY, l = 0.0f;
     memset(acc, 0, (size_t)hd * sizeof *acc);
-    for (int kb = 0; kb < nkeys; kb += ATT_KB) {
+    for (int kb = k0; kb < nkeys; kb += ATT_KB) {
         int n = nkeys - kb < ATT_KB ? nkeys - kb : ATT_KB;
         float bm = -INFINITY;
         for (int i = 0; i < n; i++) {
@@ -89,12 +97,19 @@ static void att_task(void *arg, int task)
     for (int t = qb * ATT_QB; t < t1; t++) att_row(j, b, h, t, acc);
 }
 
+void kcpu_attention_doc(sieve_kctx *kc, float *out, float *lse, const float *q,
+                        const float *k, const float *v, const int32_t *pos, int B, int Tq,
+                        int Tk, int H, int KV, int hd, size_t kv_bstride)
+{
+    if (B <= 0 || Tq <= 0 || hd > ATT_MAXHD || KV <= 0 || H % KV) return;
+    att_job j = {out, lse, q, k, v, pos, B, Tq, Tk, H, KV, hd, (Tq + ATT_QB - 1) / ATT_QB,
+                 kv_bstride, 1.0f / sqrtf((float)hd)};
+    sieve_pool_run(kc->pool, B * H * j.qblocks, att_task, &j);
+}
+
 void kcpu_attention(sieve_kctx *kc, float *out, float *lse, const float *q,
                     const float *k, const float *v, int B, int Tq, int Tk,
                     int H, int KV, int hd, size_t kv_bstride)
 {
-    if (B <= 0 || Tq <= 0 || hd > ATT_MAXHD || KV <= 0 || H % KV) return;
-    att_job j = {out, lse, q, k, v, B, Tq, Tk, H, KV, hd, (Tq + ATT_QB - 1) / ATT_QB,
-                 kv_bstride, 1.0f / sqrtf((float)hd)};
-    sieve_pool_run(kc->pool, B * H * j.qblocks, att_task, &j);
+    kcpu_attention_doc(kc, out, lse, q, k, v, NULL, B, Tq, Tk, H, KV, hd, kv_bstride);
 }

@@ -185,12 +185,15 @@ void kcpu_cross_entropy_backward(sieve_kctx *kc, float *dlogits, const float *lo
  *   S  = Q K^T (scaled), P = exp(S - lse) on the causal triangle, else 0
  *   dP = dO V^T,  Dt = rowsum(dO * O),  dS = P (dP - Dt) * scale
  *   dQ = dS K,  dK += dS^T Q,  dV += P^T dO
- * The lse of the forward makes P exact without a second pass. */
+ * The lse of the forward makes P exact without a second pass. Under
+ * attention_doc a query row also masks keys before its document's start;
+ * the GEMMs of a block start at the block's earliest visible key. */
 #define ATTB_QB 64
 
 typedef struct {
     float *dq, *dk, *dv;
     const float *dout, *out, *lse, *q, *k, *v;
+    const int32_t *pos;   /* [B*Tq] position in the document, or NULL (causal) */
     int B, Tq, Tk, H, KV, hd;
     size_t kv_bstride;
     float scale;
@@ -201,15 +204,16 @@ static void attb_task(void *arg, int task)
     const attb_job *j = arg;
     int b = task / j->KV, g = task % j->KV, rep = j->H / j->KV, hd = j->hd;
     int ldq = j->H * hd, ldk = j->KV * hd;
-    const float *kb = j->k + (size_t)b * j->kv_bstride + (size_t)g * hd;
-    const float *vb = j->v + (size_t)b * j->kv_bstride + (size_t)g * hd;
-    float *dkb = j->dk + (size_t)b * j->kv_bstride + (size_t)g * hd;
-    float *dvb = j->dv + (size_t)b * j->kv_bstride + (size_t)g * hd;
+    const float *kb0 = j->k + (size_t)b * j->kv_bstride + (size_t)g * hd;
+    const float *vb0 = j->v + (size_t)b * j->kv_bstride + (size_t)g * hd;
+    float *dkb0 = j->dk + (size_t)b * j->kv_bstride + (size_t)g * hd;
+    float *dvb0 = j->dv + (size_t)b * j->kv_bstride + (size_t)g * hd;
     int off = j->Tk - j->Tq;   /* query t sees keys 0 .. off + t */
     size_t rowcap = (size_t)j->Tk;
     float *S = malloc(sizeof(float) * ATTB_QB * rowcap);
     float *dP = malloc(sizeof(float) * ATTB_QB * rowcap);
     float Dt[ATTB_QB];
+    int lo[ATTB_QB];      /* first visible key of each query of the block */
     if (!S || !dP) {   /* cannot report from here; leave gradients zero */
         free(S);
         free(dP);
@@ -218,7 +222,19 @@ static void attb_task(void *arg, int task)
     for (int h = g * rep; h < (g + 1) * rep; h++) {
         for (int t0 = 0; t0 < j->Tq; t0 += ATTB_QB) {
             int nq = j->Tq - t0 < ATTB_QB ? j->Tq - t0 : ATTB_QB;
-            int nk = off + t0 + nq;
+            int k0 = off + t0 + nq;   /* keys k0 .. nk-1 enter the GEMMs */
+            for (int i = 0; i < nq; i++) {
+                int a = off + t0 + i;
+                lo[i] = 0;
+                if (j->pos) {
+                    int p = j->pos[(size_t)b * j->Tq + t0 + i];
+                    lo[i] = p < 0 ? a : p > a ? 0 : a - p;
+                }
+                k0 = lo[i] < k0 ? lo[i] : k0;
+            }
+            int nk = off + t0 + nq - k0;
+            const float *kb = kb0 + (size_t)k0 * ldk, *vb = vb0 + (size_t)k0 * ldk;
+            float *dkb = dkb0 + (size_t)k0 * ldk, *dvb = dvb0 + (size_t)k0 * ldk;
             size_t qrow = ((size_t)b * j->Tq + t0) * j->H + h;
             const float *Q = j->q + qrow * hd, *dO = j->dout + qrow * hd;
             const float *O = j->out + qrow * hd;
@@ -235,9 +251,10 @@ static void attb_task(void *arg, int task)
             }
             for (int i = 0; i < nq; i++) {
                 float *srow = S + (size_t)i * nk, *prow = dP + (size_t)i * nk;
-                int last = off + t0 + i;   /* keys after it are masked */
+                int last = off + t0 + i - k0;   /* keys after it are masked */
                 v8f vsc = v8f_set1(j->scale), vl = v8f_set1(lse[i]), vd = v8f_set1(Dt[i]);
                 int c = 0;
+                for (; c < lo[i] - k0; c++) srow[c] = prow[c] = 0.0f;   /* other documents */
                 for (; c + 8 <= last + 1; c += 8) {
                     v8f p = v8f_exp(v8f_load(srow + c) * vsc - vl);
                     v8f ds = p * (v8f_load(prow + c) - vd) * vsc;
@@ -264,13 +281,23 @@ static void attb_task(void *arg, int task)
     free(dP);
 }
 
+void kcpu_attention_doc_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
+                                 const float *dout, const float *out, const float *lse,
+                                 const float *q, const float *k, const float *v,
+                                 const int32_t *pos, int B, int Tq, int Tk, int H, int KV,
+                                 int hd, size_t kv_bstride)
+{
+    if (B <= 0 || Tq <= 0 || KV <= 0 || H % KV || Tk < Tq) return;
+    attb_job j = {dq, dk, dv, dout, out, lse, q, k, v, pos, B, Tq, Tk, H, KV, hd, kv_bstride,
+                  1.0f / sqrtf((float)hd)};
+    sieve_pool_run(kc->pool, B * KV, attb_task, &j);
+}
+
 void kcpu_attention_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
                              const float *dout, const float *out, const float *lse,
                              const float *q, const float *k, const float *v, int B, int Tq,
                              int Tk, int H, int KV, int hd, size_t kv_bstride)
 {
-    if (B <= 0 || Tq <= 0 || KV <= 0 || H % KV || Tk < Tq) return;
-    attb_job j = {dq, dk, dv, dout, out, lse, q, k, v, B, Tq, Tk, H, KV, hd, kv_bstride,
-                  1.0f / sqrtf((float)hd)};
-    sieve_pool_run(kc->pool, B * KV, attb_task, &j);
+    kcpu_attention_doc_backward(kc, dq, dk, dv, dout, out, lse, q, k, v, NULL, B, Tq, Tk, H,
+                                KV, hd, kv_bstride);
 }

@@ -15,6 +15,11 @@ void kcpu_attention_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
                              const float *dout, const float *out, const float *lse,
                              const float *q, const float *k, const float *v, int B, int Tq,
                              int Tk, int H, int KV, int hd, size_t kv_bstride);
+void kcpu_attention_doc_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
+                                 const float *dout, const float *out, const float *lse,
+                                 const float *q, const float *k, const float *v,
+                                 const int32_t *pos, int B, int Tq, int Tk, int H, int KV,
+                                 int hd, size_t kv_bstride);
 void kcpu_swiglu_backward(sieve_kctx *kc, float *dgate, float *dup, const float *dout,
                           const float *gate, const float *up, int M, int F);
 void kcpu_embedding_backward(sieve_kctx *kc, float *dtable, const float *dout,

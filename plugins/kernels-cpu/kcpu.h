@@ -65,5 +65,8 @@ void kcpu_cross_entropy(sieve_kctx *kc, float *logprob, float *lse, const float 
 void kcpu_attention(sieve_kctx *kc, float *out, float *lse, const float *q,
                     const float *k, const float *v, int B, int Tq, int Tk,
                     int H, int KV, int hd, size_t kv_bstride);
+void kcpu_attention_doc(sieve_kctx *kc, float *out, float *lse, const float *q,
+                        const float *k, const float *v, const int32_t *pos, int B, int Tq,
+                        int Tk, int H, int KV, int hd, size_t kv_bstride);
 
 #endif

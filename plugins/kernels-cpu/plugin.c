@@ -38,6 +38,8 @@ static const sieve_kernels cpu_kernels = {
     .cross_entropy_backward = kcpu_cross_entropy_backward,
     .adamw = kcpu_adamw_torch,
     .kctx_option = kcpu_kctx_option,
+    .attention_doc = kcpu_attention_doc,
+    .attention_doc_backward = kcpu_attention_doc_backward,
 };
 
 /* Also exported for C tests and tools that link this library directly. */

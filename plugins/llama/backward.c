@@ -15,6 +15,7 @@
  *   backward the same steps in reverse, dx carrying d(residual stream). */
 #include "sieve/llama.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,7 @@ struct sieve_llama_train {
     float *lp, *lse, *rscale;     /* [M] */
     int32_t *ids, *pos, *tgt;     /* [M] */
     int32_t *h_pos;               /* host staging [M] */
+    int doc;                      /* this pass: attention masked by document (pos) */
     float *h_lp;                  /* host staging [M] */
 };
 
@@ -219,7 +221,11 @@ static void layer_fwd(sieve_llama_train *t, int l, int B, int T, float *x_next)
     k->matmul(kc, a->v, a->ln1, w->wv, M, KVd, D, 0);
     k->rope(kc, a->q, t->pos, M, H, hd, theta);
     k->rope(kc, a->k, t->pos, M, KV, hd, theta);
-    k->attention(kc, a->att, a->lse, a->q, a->k, a->v, B, T, T, H, KV, hd, (size_t)T * KVd);
+    if (t->doc)
+        k->attention_doc(kc, a->att, a->lse, a->q, a->k, a->v, t->pos, B, T, T, H, KV, hd,
+                         (size_t)T * KVd);
+    else
+        k->attention(kc, a->att, a->lse, a->q, a->k, a->v, B, T, T, H, KV, hd, (size_t)T * KVd);
     k->matmul(kc, t->proj, a->att, w->wo, M, D, Q, 0);
     k->add(kc, a->x_mid, a->x_in, t->proj, (size_t)M * D);
     k->rmsnorm(kc, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, M, D, eps);
@@ -255,8 +261,12 @@ static void layer_bwd(sieve_llama_train *t, int l, int B, int T)
     k->matmul_backward(kc, t->datt, g->wo, t->dx, a->att, w->wo, M, D, Q, 0);
     k->zero(kc, t->dk, (size_t)M * KVd * sizeof(float));
     k->zero(kc, t->dv, (size_t)M * KVd * sizeof(float));
-    k->attention_backward(kc, t->dq, t->dk, t->dv, t->datt, a->att, a->lse, a->q, a->k, a->v,
-                          B, T, T, H, KV, hd, (size_t)T * KVd);
+    if (t->doc)
+        k->attention_doc_backward(kc, t->dq, t->dk, t->dv, t->datt, a->att, a->lse, a->q, a->k,
+                                  a->v, t->pos, B, T, T, H, KV, hd, (size_t)T * KVd);
+    else
+        k->attention_backward(kc, t->dq, t->dk, t->dv, t->datt, a->att, a->lse, a->q, a->k,
+                              a->v, B, T, T, H, KV, hd, (size_t)T * KVd);
     k->rope_backward(kc, t->dq, t->pos, M, H, hd, theta);
     k->rope_backward(kc, t->dk, t->pos, M, KV, hd, theta);
     k->matmul_backward(kc, t->dln, g->wq, t->dq, a->ln1, w->wq, M, Q, D, 0);
@@ -270,6 +280,15 @@ sieve_status sieve_llama_loss_grad(sieve_llama_train *t, const int32_t *ids,
                                    const int32_t *targets, int B, int T, float scale,
                                    double *nll_sum, long *n_targets, sieve_err *err)
 {
+    return sieve_llama_loss_grad_packed(t, ids, targets, NULL, B, T, scale, nll_sum, n_targets,
+                                        err);
+}
+
+sieve_status sieve_llama_loss_grad_packed(sieve_llama_train *t, const int32_t *ids,
+                                          const int32_t *targets, const int32_t *positions,
+                                          int B, int T, float scale, double *nll_sum,
+                                          long *n_targets, sieve_err *err)
+{
     const sieve_kernels *k = t->k;
     sieve_kctx *kc = t->kc;
     const sieve_llama_config *c = &t->m->cfg;
@@ -277,6 +296,12 @@ sieve_status sieve_llama_loss_grad(sieve_llama_train *t, const int32_t *ids,
         return sieve_fail(err, "llama: training batch %d x %d does not fit the run's %d x %d",
                           B, T, t->B_cap, t->T_cap);
     int M = B * T, D = c->dim, V = c->vocab, L = c->n_layers;
+    if (positions && (k->size < offsetof(sieve_kernels, attention_doc_backward) +
+                                    sizeof k->attention_doc_backward ||
+                      !k->attention_doc || !k->attention_doc_backward))
+        return sieve_fail(err, "llama: backend '%s' has no document-masked attention (needed "
+                          "for packed rows)", k->name);
+    t->doc = positions != NULL;
     long count = 0;
     for (int i = 0; i < M; i++) {
         if (ids[i] < 0 || ids[i] >= V)
@@ -285,7 +310,10 @@ sieve_status sieve_llama_loss_grad(sieve_llama_train *t, const int32_t *ids,
         if (targets[i] >= V)
             return sieve_fail(err, "llama: target id %d (sequence %d, position %d) is outside "
                               "the vocabulary [0, %d)", targets[i], i / T, i % T, V);
-        t->h_pos[i] = i % T;
+        t->h_pos[i] = positions ? positions[i] : i % T;
+        if (positions && positions[i] > i % T)
+            return sieve_fail(err, "llama: position %d (sequence %d, index %d) is past its "
+                              "index in the row", positions[i], i / T, i % T);
         t->h_lp[i] = targets[i] >= 0 ? scale : 0.0f;
         count += targets[i] >= 0;
     }

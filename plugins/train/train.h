@@ -11,6 +11,7 @@
 #include "sieve/llama.h"
 #include "sieve/record.h"
 #include "sieve/status.h"
+#include "sieve/tensor.h"
 
 /* ---- optimizer (optim.c) ---- */
 typedef struct trn_optim {
@@ -61,6 +62,58 @@ sieve_status trn_plan_make(const trn_example *ex, int64_t n_ex, int epochs, int 
                            uint64_t seed, int group_by_length, trn_plan *plan,
                            sieve_err *err);
 void trn_plan_free(trn_plan *plan);
+
+/* ---- records to examples (examples.c) ---- */
+/* The tokenization of training records, shared by `train` and `pack`. */
+typedef struct trn_examples {
+    trn_example *ex;          /* [n] */
+    int64_t n, cap, skipped;  /* skipped: no response token within max_len */
+    int max_len, vocab, eos_id;
+    char *tmpl;               /* prompt template text */
+    char *model_dir;          /* tokenizer.model comes from here; "" for none */
+    void *tok, *tb;           /* sieve_tokenizer, sieve_tok_buf (when built with it) */
+} trn_examples;
+
+/* vocab: ids must be below it; eos_id < 0: none appended. The tokenizer is
+ * loaded from model_dir/tokenizer.model when that file exists. */
+sieve_status trn_examples_init(trn_examples *e, const char *model_dir, const char *tmpl,
+                               int max_len, int vocab, int eos_id, sieve_err *err);
+/* Appends one example per record: {prompt_ids, response_ids}, {query,
+ * response} or {question, answer}. */
+sieve_status trn_examples_add(trn_examples *e, const sieve_batch *b, sieve_err *err);
+void trn_examples_free(trn_examples *e);
+
+/* ---- steps as token batches (batches.c) ---- */
+#define TRN_IGNORE (-100)     /* targets value without loss (PyTorch's ignore_index) */
+
+/* One optimizer step in rows, three i32 [rows, T] CPU tensors named so:
+ *   tokens[r,t]     token id (0 on padding)
+ *   targets[r,t]    the label predicted AT position t: the next token of the
+ *                   same sequence when that is a response token (or EOS),
+ *                   else TRN_IGNORE (prompt, a sequence's last token, padding)
+ *   positions[r,t]  the token's position inside its own sequence (0, 1, ...),
+ *                   -1 on padding
+ * A row holds whole sequences one after another, then padding. */
+typedef struct trn_batch {
+    sieve_tensor tokens, targets, positions;
+} trn_batch;
+
+/* Lays out examples ex[idx[0..n)] (entries < 0 at the end are ignored): one
+ * per row when pack_len == 0, else packed first-fit in order into rows of
+ * pack_len tokens. T = the longest row. */
+sieve_status trn_batch_make(const trn_example *ex, const int64_t *idx, int n, int pack_len,
+                            trn_batch *b, sieve_err *err);
+void trn_batch_release(trn_batch *b);
+/* Checks a batch made elsewhere: names, dtype, equal shapes, ids below vocab,
+ * rows of sequences then padding, no target on padding. */
+sieve_status trn_batch_check(const trn_batch *b, int vocab, sieve_err *err);
+/* Real (non-padding) tokens and loss targets of the batch. */
+void trn_batch_count(const trn_batch *b, int64_t *n_tok, int64_t *n_tgt);
+/* Copies rows r0 .. r0+nb-1, cut to the longest real prefix among them, into
+ * ids, tgt (-1 without loss), pos [nb*T]; returns T. *packed = 1 when some
+ * row holds more than one sequence (then attention must be document-masked). */
+int trn_batch_rows(const trn_batch *b, int r0, int nb, int32_t *ids, int32_t *tgt, int32_t *pos,
+                   int *packed);
 
 /* ---- checkpoints (ckpt.c) ---- */
 /* What resuming needs besides the model: the optimizer moments and step. */
