@@ -4,7 +4,8 @@
  * RMSNorm; RoPE; SwiGLU; embedding; log-softmax and cross-entropy (ignored
  * targets); matmul on both paths (BLAS and batch-invariant), with accumulate;
  * AdamW against PyTorch's update rule. Also: results do not depend on the
- * number of threads. */
+ * number of threads. Document-masked attention (attention_doc) against the
+ * masked definition and against each document run alone. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,89 @@ static void test_adamw_matches_pytorch_rule(void)
     free(p); free(g); free(m); free(v); free(wp); free(wm); free(wv);
 }
 
+/* attention_doc: rows packing several documents (and padding). The forward
+ * against a naive double-precision masked softmax; each document's output
+ * bit-identical to plain attention over that document alone (blocks start
+ * at the document); the backward equal to attention_backward run on each
+ * document alone. */
+static void test_attention_doc_masks_documents_like_separate_rows(void)
+{
+    enum { B = 2, T = 150, H = 4, KV = 2, hd = 16, ND = 3 };
+    const int docs[B][ND] = {{70, 45, 35}, {20, 100, 0}};   /* row 1: 30 padding */
+    int32_t pos[B * T];
+    for (int b = 0; b < B; b++) {
+        int t = 0;
+        for (int d = 0; d < ND; d++)
+            for (int i = 0; i < docs[b][d]; i++) pos[b * T + t++] = i;
+        while (t < T) pos[b * T + t++] = -1;
+    }
+    size_t nq = (size_t)B * T * H * hd, nkv = (size_t)B * T * KV * hd, bs = (size_t)T * KV * hd;
+    float *q = rnd(nq, 11, 1.5f), *k = rnd(nkv, 12, 1.5f), *v = rnd(nkv, 13, 1.0f);
+    float *dout = rnd(nq, 14, 1.0f);
+    float *out = malloc(nq * sizeof *out), *lse = malloc(sizeof(float) * B * H * T);
+    float *dq = malloc(nq * sizeof *dq), *dk = calloc(nkv, sizeof *dk), *dv = calloc(nkv, sizeof *dv);
+    double *want = malloc(nq * sizeof *want), *s = malloc(T * sizeof *s);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int t = 0; t < T; t++) {
+                int g = h / (H / KV), p = pos[b * T + t], k0 = p < 0 ? t : t - p;
+                const float *qq = q + (((size_t)b * T + t) * H + h) * hd;
+                double mx = -INFINITY, sum = 0;
+                for (int j = k0; j <= t; j++) {
+                    const float *kk = k + b * bs + ((size_t)j * KV + g) * hd;
+                    double d = 0;
+                    for (int i = 0; i < hd; i++) d += (double)qq[i] * kk[i];
+                    s[j] = d / sqrt((double)hd);
+                    mx = fmax(mx, s[j]);
+                }
+                for (int j = k0; j <= t; j++) sum += exp(s[j] - mx);
+                double *o = want + (((size_t)b * T + t) * H + h) * hd;
+                for (int i = 0; i < hd; i++) o[i] = 0;
+                for (int j = k0; j <= t; j++) {
+                    const float *vv = v + b * bs + ((size_t)j * KV + g) * hd;
+                    for (int i = 0; i < hd; i++) o[i] += exp(s[j] - mx) / sum * vv[i];
+                }
+            }
+    REQUIRE(K->size >= sizeof(sieve_kernels) && K->attention_doc && K->attention_doc_backward);
+    K->attention_doc(kc2, out, lse, q, k, v, pos, B, T, T, H, KV, hd, bs);
+    expect_close("attention_doc out", out, want, nq, 2e-6);
+    K->attention_doc_backward(kc2, dq, dk, dv, dout, out, lse, q, k, v, pos, B, T, T, H, KV, hd, bs);
+
+    /* each document alone, through the plain causal kernels */
+    int same = 1;
+    double worst = 0;
+    for (int b = 0; b < B; b++) {
+        int t0 = 0;
+        for (int d = 0; d < ND && docs[b][d]; t0 += docs[b][d], d++) {
+            int L = docs[b][d];
+            size_t oq = ((size_t)b * T + t0) * H * hd, okv = ((size_t)b * T + t0) * KV * hd;
+            float *o1 = malloc((size_t)L * H * hd * sizeof *o1), *l1 = malloc(sizeof(float) * H * L);
+            float *dq1 = malloc((size_t)L * H * hd * sizeof *dq1);
+            float *dk1 = calloc((size_t)L * KV * hd, sizeof *dk1), *dv1 = calloc((size_t)L * KV * hd, sizeof *dv1);
+            K->attention(kc2, o1, l1, q + oq, k + okv, v + okv, 1, L, L, H, KV, hd, (size_t)L * KV * hd);
+            same &= !memcmp(o1, out + oq, (size_t)L * H * hd * sizeof *o1);
+            K->attention_backward(kc2, dq1, dk1, dv1, dout + oq, o1, l1, q + oq, k + okv, v + okv,
+                                  1, L, L, H, KV, hd, (size_t)L * KV * hd);
+            for (size_t i = 0; i < (size_t)L * H * hd; i++) worst = fmax(worst, fabs(dq1[i] - dq[oq + i]));
+            for (size_t i = 0; i < (size_t)L * KV * hd; i++) {
+                worst = fmax(worst, fabs(dk1[i] - dk[okv + i]));
+                worst = fmax(worst, fabs(dv1[i] - dv[okv + i]));
+            }
+            free(o1); free(l1); free(dq1); free(dk1); free(dv1);
+        }
+    }
+    CHECK_MSG(same, "a document's attention output differs from the same document alone");
+    CHECK_MSG(worst < 1e-5, "attention_doc_backward vs each document alone: worst %.3g", worst);
+    /* pos == NULL is the causal kernel, bit for bit */
+    float *o2 = malloc(nq * sizeof *o2), *o3 = malloc(nq * sizeof *o3);
+    K->attention_doc(kc1, o2, NULL, q, k, v, NULL, B, T, T, H, KV, hd, bs);
+    K->attention(kc1, o3, NULL, q, k, v, B, T, T, H, KV, hd, bs);
+    CHECK(!memcmp(o2, o3, nq * sizeof *o2));
+    free(o2); free(o3);
+    free(q); free(k); free(v); free(dout); free(out); free(lse); free(dq); free(dk); free(dv);
+    free(want); free(s);
+}
+
 int main(void)
 {
     sieve_err err;
@@ -208,6 +292,7 @@ int main(void)
         return 1;
     }
     RUN_TEST(test_attention_matches_naive_softmax_over_blocks_and_cache);
+    RUN_TEST(test_attention_doc_masks_documents_like_separate_rows);
     RUN_TEST(test_rmsnorm_rope_swiglu_embedding_match_definitions);
     RUN_TEST(test_log_softmax_and_cross_entropy_match_double);
     RUN_TEST(test_matmul_both_paths_match_double_and_accumulate);
