@@ -14,9 +14,10 @@
  *   positions  each token's position inside its own sequence, -1 on padding;
  *              always emitted (with pack: none it is 0..len-1 per row)
  * pack: none puts one example in each row (train's own layout: same settings,
- * same weights); pack: greedy packs a step's examples first-fit, in plan
- * order, into rows of seq_len tokens, and training masks attention at the
- * sequence boundaries (the loss is the same). The share of non-padding
+ * same weights); pack: greedy packs a step's examples into rows of at most
+ * seq_len tokens (as many rows as first-fit decreasing needs, filled longest
+ * first into the least-filled row, so rows end near the same length), and
+ * training masks attention at the sequence boundaries (the loss is the same). The share of non-padding
  * tokens (and what the other mode would give) is logged and sent as a
  * metric. */
 #include <stdio.h>
@@ -167,7 +168,7 @@ static const sieve_param_desc pack_params[] = {
      "tokens per example (longer ones are truncated, as train's max_len) and per packed row"},
     {"batch_size", SIEVE_P_INT, "128", "examples per optimizer step"},
     {"pack", SIEVE_P_STRING, "none",
-     "none: one example per row; greedy: first-fit into rows of seq_len (document-masked)"},
+     "none: one example per row; greedy: several per row of <= seq_len (document-masked)"},
     {"sort_by_length", SIEVE_P_BOOL, "true",
      "group examples of similar length into steps (train's group_by_length)"},
     {"seed", SIEVE_P_INT, "1", "shuffling seed"},

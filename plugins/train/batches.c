@@ -3,8 +3,9 @@
  * and training from pack's tensors run the very same rows).
  *
  * A step's examples (in the plan's order) go into rows, one per row
- * (pack_len 0) or packed first-fit into rows of pack_len tokens (greedy);
- * T is the longest row. Each row holds whole sequences, then padding. */
+ * (pack_len 0) or packed into rows of at most pack_len tokens (greedy: see
+ * pack_rows); T is the longest row. Each row holds whole sequences, then
+ * padding. */
 #include "train.h"
 
 #include <stdlib.h>
@@ -34,39 +35,81 @@ static void place(const trn_example *e, int32_t *tok, int32_t *tgt, int32_t *pos
     }
 }
 
+/* Longest first; ties keep the plan's order. */
+static int by_len_desc(const void *a, const void *b)
+{
+    const int *x = a, *y = b;   /* {len, i} pairs */
+    if (x[0] != y[0]) return x[0] > y[0] ? -1 : 1;
+    return x[1] - y[1];
+}
+
+/* Greedy packing into rows of cap tokens: the number of rows first-fit
+ * decreasing needs, then longest first, each example into the least-filled
+ * row (lowest index on ties), opening a row when it fits nowhere. Balancing
+ * the rows keeps the longest row, hence T and the padding, small. */
+static int pack_rows(const trn_example *ex, const int64_t *idx, int n, int cap, int *row_of,
+                     int *at, int *fill, int *T)
+{
+    int *ord = malloc(sizeof(int) * 2 * (size_t)n);
+    if (!ord) return -1;
+    for (int i = 0; i < n; i++) {
+        ord[2 * i] = ex[idx[i]].len;
+        ord[2 * i + 1] = i;
+    }
+    qsort(ord, (size_t)n, sizeof(int) * 2, by_len_desc);
+    int rows = 0;
+    for (int i = 0; i < n; i++) {      /* first-fit decreasing: how many rows */
+        int r = 0;
+        while (r < rows && fill[r] + ord[2 * i] > cap) r++;
+        if (r == rows) rows++;
+        fill[r] += ord[2 * i];
+    }
+    memset(fill, 0, sizeof(int) * (size_t)n);
+    *T = 0;
+    for (int i = 0; i < n; i++) {
+        int len = ord[2 * i], e = ord[2 * i + 1], r = 0;
+        for (int j = 1; j < rows; j++)
+            if (fill[j] < fill[r]) r = j;
+        if (fill[r] + len > cap) r = rows++;
+        row_of[e] = r;
+        at[e] = fill[r];
+        fill[r] += len;
+        *T = fill[r] > *T ? fill[r] : *T;
+    }
+    free(ord);
+    return rows;
+}
+
 sieve_status trn_batch_make(const trn_example *ex, const int64_t *idx, int n, int pack_len,
                             trn_batch *b, sieve_err *err)
 {
     memset(b, 0, sizeof *b);
     while (n > 0 && idx[n - 1] < 0) n--;
     if (n < 1) return sieve_fail(err, "train: a step without examples");
+    for (int i = 0; i < n; i++)
+        if (pack_len > 0 && ex[idx[i]].len > pack_len)
+            return sieve_fail(err, "train: an example of %d tokens does not fit seq_len %d",
+                              ex[idx[i]].len, pack_len);
     int *row_of = malloc((size_t)n * sizeof *row_of), *at = malloc((size_t)n * sizeof *at);
     int *fill = calloc((size_t)n, sizeof *fill);
-    if (!row_of || !at || !fill) {
+    int rows = 0, T = 0;
+    if (row_of && at && fill) {
+        if (pack_len > 0) {
+            rows = pack_rows(ex, idx, n, pack_len, row_of, at, fill, &T);
+        } else {
+            for (int i = 0; i < n; i++) {
+                row_of[i] = i;
+                at[i] = 0;
+                T = ex[idx[i]].len > T ? ex[idx[i]].len : T;
+            }
+            rows = n;
+        }
+    }
+    if (rows <= 0) {
         free(row_of);
         free(at);
         free(fill);
         return sieve_fail(err, "out of memory");
-    }
-    int rows = 0, T = 0;
-    for (int i = 0; i < n; i++) {
-        int len = ex[idx[i]].len, r = rows;
-        if (pack_len > 0) {
-            if (len > pack_len) {
-                free(row_of);
-                free(at);
-                free(fill);
-                return sieve_fail(err, "train: an example of %d tokens does not fit seq_len %d",
-                                  len, pack_len);
-            }
-            for (r = 0; r < rows && fill[r] + len > pack_len; r++)   /* first fit */
-                ;
-        }
-        if (r == rows) rows++;
-        row_of[i] = r;
-        at[i] = fill[r];
-        fill[r] += len;
-        T = fill[r] > T ? fill[r] : T;
     }
     sieve_status st = alloc3(b, rows, T, err);
     if (!st) {

@@ -44,12 +44,14 @@ static void test_greedy_layout_matches_hand_packing(void)
     int64_t idx[4] = {0, 1, 2, -1};
     trn_batch bt;
     sieve_err err;
-    /* rows of 6: [a a a a c c] [b b b - - -] (first fit: c goes back to row 0) */
+    /* rows of 6: first-fit decreasing needs 2 rows; longest first into the
+     * least-filled row: a -> row 0, b -> row 1, c -> row 1 (3 < 4):
+     * [a a a a - ] [b b b c c], T = 5 */
     REQUIRE(trn_batch_make(ex, idx, 4, 6, &bt, &err) == SIEVE_OK);
-    REQUIRE(bt.tokens.shape[0] == 2 && bt.tokens.shape[1] == 6);
-    const int32_t want_tok[12] = {5, 6, 7, 8, 12, 13, 9, 10, 11, 0, 0, 0};
-    const int32_t want_tgt[12] = {-100, 7, 8, -100, 13, -100, 10, 11, -100, -100, -100, -100};
-    const int32_t want_pos[12] = {0, 1, 2, 3, 0, 1, 0, 1, 2, -1, -1, -1};
+    REQUIRE(bt.tokens.shape[0] == 2 && bt.tokens.shape[1] == 5);
+    const int32_t want_tok[10] = {5, 6, 7, 8, 0, 9, 10, 11, 12, 13};
+    const int32_t want_tgt[10] = {-100, 7, 8, -100, -100, 10, 11, -100, 13, -100};
+    const int32_t want_pos[10] = {0, 1, 2, 3, -1, 0, 1, 2, 0, 1};
     CHECK(!memcmp(bt.tokens.data, want_tok, sizeof want_tok));
     CHECK(!memcmp(bt.targets.data, want_tgt, sizeof want_tgt));
     CHECK(!memcmp(bt.positions.data, want_pos, sizeof want_pos));
