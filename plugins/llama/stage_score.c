@@ -3,7 +3,10 @@
  * log-likelihood. Records carry `ids`, or `text` encoded with the model
  * directory's tokenizer (BOS first). Records of an input batch are grouped by
  * length and scored `batch` sequences at a time, right-padded: attention is
- * causal, so padding never changes a real position's result. */
+ * causal, so padding never changes a real position's result.
+ * With `tensors: true` every record also yields, on the second output port,
+ * an f32 [1, n-1] tensor named "logprobs" holding the same values (in record
+ * order, after the record batch), for stages that take tensors downstream. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +25,7 @@ typedef struct {
     sieve_kctx *kc;
     sieve_llama *m;
     sieve_llama_run *run;
-    int batch, T_cap;
+    int batch, T_cap, tensors;
     int64_t records, tokens;
 #ifdef SIEVE_LLAMA_HAVE_TOKENIZER
     sieve_tokenizer *tok;
@@ -67,6 +70,7 @@ sieve_status llama_score_create(const sieve_params *params, sieve_ctx *ctx, void
     *state = s;
     s->ctx = ctx;
     s->batch = (int)sieve_param_int(params, "batch");
+    s->tensors = sieve_param_bool(params, "tensors");
     if (s->batch < 1 || s->batch > 4096)
         return sieve_fail(err, "param 'batch' = %d must be in [1, 4096]", s->batch);
     int64_t threads = sieve_param_int(params, "threads");
@@ -254,28 +258,48 @@ sieve_status llama_score_process(void *state, const sieve_input *in, sieve_io *i
     free(q);
     if (st) return st;
     s->records += (int64_t)n;
-    sieve_batch *outb = sieve_batch_new(n);
-    if (!outb) return sieve_fail(err, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (sieve_batch_push(outb, &b->recs[i])) {
-            sieve_batch_free(outb);
-            return sieve_fail(err, "out of memory");
+    sieve_tensor *lpt = NULL;
+    if (s->tensors) {   /* made before the records move out of b */
+        lpt = calloc(n ? n : 1, sizeof *lpt);
+        if (!lpt) return sieve_fail(err, "out of memory");
+        for (size_t i = 0; i < n && !st; i++) {
+            const sieve_field *v = sieve_record_get(&b->recs[i], "logprobs");
+            size_t nt = v && v->type == SIEVE_F_FLOATS ? v->v.floats.len : 0;
+            int64_t shape[2] = {1, (int64_t)nt};
+            st = sieve_tensor_alloc(&lpt[i], "logprobs", SIEVE_F32, 2, shape, err);
+            for (size_t t = 0; t < nt && !st; t++) ((float *)lpt[i].data)[t] = (float)v->v.floats.ptr[t];
         }
     }
-    return sieve_emit(io, 0, outb);
+    sieve_batch *outb = st ? NULL : sieve_batch_new(n);
+    if (!st && !outb) st = sieve_fail(err, "out of memory");
+    for (size_t i = 0; i < n && !st; i++)
+        if (sieve_batch_push(outb, &b->recs[i])) st = sieve_fail(err, "out of memory");
+    if (!st) {
+        st = sieve_emit(io, 0, outb);
+        outb = NULL;
+    }
+    for (size_t i = 0; i < n && lpt && !st; i++) st = sieve_emit_tensor(io, 1, &lpt[i]);
+    for (size_t i = 0; lpt && i < n; i++) sieve_tensor_release(&lpt[i]);   /* those not sent */
+    free(lpt);
+    sieve_batch_free(outb);
+    return st;
 }
 
 const sieve_port_desc llama_score_in[1] = {
     {"in", "records(ids|text)", "token ids (first id is context only) or text"},
 };
-const sieve_port_desc llama_score_out[1] = {
+const sieve_port_desc llama_score_out[2] = {
     {"out", "records(logprobs,loss)", "the input records plus logprobs and loss"},
+    {"logprobs", "tensor(f32,2)",
+     "with tensors: true, per record an f32 [1, n-1] 'logprobs' tensor (record order)"},
 };
-const sieve_param_desc llama_score_params[5] = {
+const sieve_param_desc llama_score_params[6] = {
     {"model", SIEVE_P_STRING, NULL, "Hugging Face LLaMA directory"},
     {"backend", SIEVE_P_STRING, "cpu", "kernel backend: cpu or cuda"},
     {"threads", SIEVE_P_INT, "0", "kernel threads (0: all cores)"},
     {"batch", SIEVE_P_INT, "8", "sequences per forward pass"},
     {"batch_invariant", SIEVE_P_BOOL, "false",
      "same bits whatever the batching (slower matmul on CPU)"},
+    {"tensors", SIEVE_P_BOOL, "false",
+     "also emit each record's log-probabilities as a tensor on port 'logprobs'"},
 };

@@ -8,8 +8,8 @@
 
 /* score (stage_score.c) */
 extern const sieve_port_desc llama_score_in[1];
-extern const sieve_port_desc llama_score_out[1];
-extern const sieve_param_desc llama_score_params[5];
+extern const sieve_port_desc llama_score_out[2];
+extern const sieve_param_desc llama_score_params[6];
 sieve_status llama_score_create(const sieve_params *params, sieve_ctx *ctx, void **state,
                                 sieve_err *err);
 sieve_status llama_score_process(void *state, const sieve_input *in, sieve_io *io,
