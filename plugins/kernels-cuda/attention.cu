@@ -15,7 +15,12 @@
  * the same alone or in a batch, with or without a KV cache. The backward pass
  * recomputes scores from q, k and the forward's lse (no stored probabilities)
  * and writes every dq, dk, dv row from one warp, so it needs no atomics and
- * every run gives the same bits. Head sizes up to 256 (LLaMA uses 64 or 128). */
+ * every run gives the same bits. Head sizes up to 256 (LLaMA uses 64 or 128).
+ *
+ * Document masking (attention_doc): with pos given, a query at row index a
+ * with in-document position p sees keys a-p .. a only; tiles wholly before
+ * that are skipped, lanes before it score nothing. pos == NULL is the
+ * causal kernel itself. */
 #include "kcuda.h"
 #include "kcuda_launch.h"
 
@@ -55,9 +60,19 @@ static size_t fwd_smem(int hd) { return sizeof(float) * ((size_t)2 * KT * (hd + 
 static size_t dq_smem(int hd) { return sizeof(float) * ((size_t)2 * KT * (hd + 1) + (size_t)2 * AW * hd); }
 static size_t dkv_smem(int hd) { return sizeof(float) * ((size_t)2 * KT * (hd + 1) + 2 * KT + (size_t)2 * AW * hd); }
 
+/* First key a query at row index a sees, from its in-document position
+ * (NULL pos: 0; padding, p < 0: only itself). */
+static __device__ __forceinline__ int doc_start(const int32_t *pos, size_t qi, int a)
+{
+    if (!pos) return 0;
+    int p = pos[qi];
+    return p < 0 ? a : p > a ? 0 : a - p;
+}
+
 struct att_args {
     float *out, *lse;
     const float *q, *k, *v;
+    const int32_t *pos;
     int B, Tq, Tk, H, KV, hd;
     size_t kv_bstride;
     float scale;
@@ -81,6 +96,7 @@ __global__ void __launch_bounds__(AT) att_fwd_k(att_args a)
     const float *kbase = a.k + (size_t)b * a.kv_bstride + (size_t)g * hd;
     const float *vbase = a.v + (size_t)b * a.kv_bstride + (size_t)g * hd;
     const size_t qrow = (((size_t)b * a.Tq + (live ? t : 0)) * a.H + h) * hd;
+    const int k0 = live ? doc_start(a.pos, (size_t)b * a.Tq + t, off + t) : 0;
     if (live)
         for (int c = lane; c < hd; c += 32) Qs[c] = a.q[qrow + c];
     float acc[NR];
@@ -96,12 +112,13 @@ __global__ void __launch_bounds__(AT) att_fwd_k(att_args a)
             Vs[j * hp + c] = in ? vbase[(size_t)key * rs + c] : 0.0f;
         }
         __syncthreads();
-        if (!live || kb >= nkeys) continue;
+        if (!live || kb >= nkeys || kb + KT <= k0) continue;
         const int n = min(KT, nkeys - kb);
-        float s = lane < n ? dotf(Qs, Ks + lane * hp, hd) * a.scale : -INFINITY;
+        const bool in = lane < n && kb + lane >= k0;
+        float s = in ? dotf(Qs, Ks + lane * hp, hd) * a.scale : -INFINITY;
         float mnew = fmaxf(m, wmax(s));
         float corr = m == -INFINITY ? 0.0f : expf(m - mnew);
-        float p = lane < n ? expf(s - mnew) : 0.0f;
+        float p = in ? expf(s - mnew) : 0.0f;
         l = l * corr + wsum(p);
 #pragma unroll
         for (int r = 0; r < NR; r++) acc[r] *= corr;
@@ -129,6 +146,7 @@ __global__ void __launch_bounds__(AT) att_fwd_k(att_args a)
 struct attb_args {
     float *dq, *dk, *dv, *Dt;
     const float *dout, *out, *lse, *q, *k, *v;
+    const int32_t *pos;
     int B, Tq, Tk, H, KV, hd;
     size_t kv_bstride;
     float scale;
@@ -168,6 +186,7 @@ __global__ void __launch_bounds__(AT) att_dq_k(attb_args a)
     const float *kbase = a.k + (size_t)b * a.kv_bstride + (size_t)g * hd;
     const float *vbase = a.v + (size_t)b * a.kv_bstride + (size_t)g * hd;
     const size_t qrow = (((size_t)b * a.Tq + (live ? t : 0)) * a.H + h) * hd;
+    const int k0 = live ? doc_start(a.pos, (size_t)b * a.Tq + t, off + t) : 0;
     float lse = 0.0f, Dt = 0.0f;
     if (live) {
         for (int c = lane; c < hd; c += 32) {
@@ -189,10 +208,10 @@ __global__ void __launch_bounds__(AT) att_dq_k(attb_args a)
             Vs[j * hp + c] = in ? vbase[(size_t)key * rs + c] : 0.0f;
         }
         __syncthreads();
-        if (!live || kb >= nkeys) continue;
+        if (!live || kb >= nkeys || kb + KT <= k0) continue;
         const int n = min(KT, nkeys - kb);
         float ds = 0.0f;
-        if (lane < n) {
+        if (lane < n && kb + lane >= k0) {
             float p = expf(dotf(Qs, Ks + lane * hp, hd) * a.scale - lse);
             ds = p * (dotf(dOs, Vs + lane * hp, hd) - Dt) * a.scale;
         }
@@ -257,7 +276,8 @@ __global__ void __launch_bounds__(AT) att_dkv_k(attb_args a)
             __syncthreads();
             if (!live) continue;
             const int t = tb + lane;
-            const bool sees = t < a.Tq && j <= off + t;
+            const bool sees = t < a.Tq && j <= off + t &&
+                              j >= doc_start(a.pos, (size_t)b * a.Tq + t, off + t);
             float p = 0.0f, ds = 0.0f;
             if (sees) {
                 p = expf(dotf(Kw, Qt + lane * hp, hd) * a.scale - lse_t[lane]);
@@ -325,12 +345,20 @@ void kcuda_attention(sieve_kctx *kc, float *out, float *lse, const float *q,
                      const float *k, const float *v, int B, int Tq, int Tk,
                      int H, int KV, int hd, size_t kv_bstride)
 {
+    kcuda_attention_doc(kc, out, lse, q, k, v, NULL, B, Tq, Tk, H, KV, hd, kv_bstride);
+}
+
+void kcuda_attention_doc(sieve_kctx *kc, float *out, float *lse, const float *q,
+                         const float *k, const float *v, const int32_t *pos, int B, int Tq,
+                         int Tk, int H, int KV, int hd, size_t kv_bstride)
+{
     if (!shapes_ok(kc, B, Tq, Tk, H, KV, hd,
                    "attention: unsupported shape (needs H % KV == 0, Tk >= Tq, head size <= 256)")) {
         if (B > 0 && Tq > 0 && H > 0 && hd > 0) kcuda_fill_nan(kc, out, (size_t)B * Tq * H * hd);
         return;
     }
-    att_args a = {out, lse, q, k, v, B, Tq, Tk, H, KV, hd, kv_bstride, 1.0f / sqrtf((float)hd)};
+    att_args a = {out, lse, q, k, v, pos, B, Tq, Tk, H, KV, hd, kv_bstride,
+                  1.0f / sqrtf((float)hd)};
     if (hd <= 32) fwd_launch<1>(kc, a);
     else if (hd <= 64) fwd_launch<2>(kc, a);
     else if (hd <= 128) fwd_launch<4>(kc, a);
@@ -355,6 +383,16 @@ void kcuda_attention_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
                               const float *q, const float *k, const float *v, int B,
                               int Tq, int Tk, int H, int KV, int hd, size_t kv_bstride)
 {
+    kcuda_attention_doc_backward(kc, dq, dk, dv, dout, out, lse, q, k, v, NULL, B, Tq, Tk, H,
+                                 KV, hd, kv_bstride);
+}
+
+void kcuda_attention_doc_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
+                                  const float *dout, const float *out, const float *lse,
+                                  const float *q, const float *k, const float *v,
+                                  const int32_t *pos, int B, int Tq, int Tk, int H, int KV,
+                                  int hd, size_t kv_bstride)
+{
     if (!shapes_ok(kc, B, Tq, Tk, H, KV, hd,
                    "attention_backward: unsupported shape (needs H % KV == 0, Tk >= Tq, "
                    "head size <= 256)"))
@@ -362,8 +400,8 @@ void kcuda_attention_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
     size_t rows = (size_t)B * Tq * H;
     float *Dt = (float *)kcuda_scratch(kc, rows * sizeof(float));
     if (!Dt) return;
-    attb_args a = {dq, dk, dv, Dt, dout, out, lse, q, k, v, B, Tq, Tk, H, KV, hd, kv_bstride,
-                   1.0f / sqrtf((float)hd)};
+    attb_args a = {dq, dk, dv, Dt, dout, out, lse, q, k, v, pos, B, Tq, Tk, H, KV, hd,
+                   kv_bstride, 1.0f / sqrtf((float)hd)};
     KLAUNCH(att_dt_k, (unsigned)((rows + AW - 1) / AW), AT, 0, kc->stream, a);
     LAUNCHED(kc, "attention_backward (dout . out)");
     if (hd <= 32) bwd_launch<1>(kc, a);

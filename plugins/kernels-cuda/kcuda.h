@@ -109,6 +109,14 @@ void kcuda_attention_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
                               const float *dout, const float *out, const float *lse,
                               const float *q, const float *k, const float *v, int B,
                               int Tq, int Tk, int H, int KV, int hd, size_t kv_bstride);
+void kcuda_attention_doc(sieve_kctx *kc, float *out, float *lse, const float *q,
+                         const float *k, const float *v, const int32_t *pos, int B, int Tq,
+                         int Tk, int H, int KV, int hd, size_t kv_bstride);
+void kcuda_attention_doc_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
+                                  const float *dout, const float *out, const float *lse,
+                                  const float *q, const float *k, const float *v,
+                                  const int32_t *pos, int B, int Tq, int Tk, int H, int KV,
+                                  int hd, size_t kv_bstride);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,8 @@ static const sieve_kernels cuda_kernels = {
     .cross_entropy_backward = kcuda_cross_entropy_backward,
     .adamw = kcuda_adamw,
     .kctx_option = kcuda_kctx_option,
+    .attention_doc = kcuda_attention_doc,
+    .attention_doc_backward = kcuda_attention_doc_backward,
 };
 
 /* The first CUDA or cuBLAS failure seen by this context, or NULL. The vtable

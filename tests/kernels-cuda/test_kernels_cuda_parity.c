@@ -2,7 +2,7 @@
  * reference backend, itself checked against PyTorch) within 1e-4 relative
  * (max |cuda - cpu| / max |cpu| per output), on shapes that are not multiples
  * of the GPU tile sizes: GQA, a KV cache with a larger capacity, one-token
- * decode, head sizes 12 to 256. Plus what the GPU promises on its own: a row
+ * decode, head sizes 12 to 256, document-masked attention. Plus what the GPU promises on its own: a row
  * scores the same bits alone or in a batch and in every run, bf16 GEMMs stay
  * within bf16 rounding, kctx_option("batch_invariant") makes matmul rows
  * independent of M, and an unsupported shape is reported, never returned
@@ -243,6 +243,43 @@ static void test_attention_backward_matches_cpu(void)
     }
 }
 
+/* Document-masked attention (rows packing several sequences and padding):
+ * forward and backward equal kernels-cpu's attention_doc. */
+static void test_attention_doc_forward_backward_match_cpu(void)
+{
+    enum { B = 2, T = 100, H = 4, KV = 2, hd = 64 };
+    const int docs[B][3] = {{37, 40, 23}, {60, 25, 0}};   /* row 1 ends in 15 padding */
+    REQUIRE(KC->size >= sizeof(sieve_kernels) && KC->attention_doc && KC->attention_doc_backward);
+    int32_t pos[B * T];
+    for (int b = 0; b < B; b++) {
+        int t = 0;
+        for (int d = 0; d < 3; d++)
+            for (int i = 0; i < docs[b][d]; i++) pos[b * T + t++] = i;
+        while (t < T) pos[b * T + t++] = -1;
+    }
+    size_t nq = (size_t)B * T * H * hd, bs = (size_t)T * KV * hd, nkv = B * bs, nl = (size_t)B * H * T;
+    float *q = hbuf(nq, -2, 2, 60), *k = hbuf(nkv, -2, 2, 61), *v = hbuf(nkv, -1, 1, 62);
+    float *o = hbuf(nq, 0, 0, 0), *l = hbuf(nl, 0, 0, 0), *go = hbuf(nq, -1, 1, 63);
+    float *gq = hbuf(nq, 0, 0, 0), *gk = hbuf(nkv, -1, 1, 64), *gv = hbuf(nkv, -1, 1, 65);
+    float *dq = kt_dev(&E, q, nq * 4), *dk = kt_dev(&E, k, nkv * 4), *dv = kt_dev(&E, v, nkv * 4);
+    int32_t *dpos = kt_dev(&E, pos, sizeof pos);
+    float *d_o = kt_dev(&E, NULL, nq * 4), *dl = kt_dev(&E, NULL, nl * 4), *dgo = kt_dev(&E, go, nq * 4);
+    float *dgq = kt_dev(&E, NULL, nq * 4), *dgk = kt_dev(&E, gk, nkv * 4), *dgv = kt_dev(&E, gv, nkv * 4);
+    KP->attention_doc(CP, o, l, q, k, v, pos, B, T, T, H, KV, hd, bs);
+    KC->attention_doc(CC, d_o, dl, dq, dk, dv, dpos, B, T, T, H, KV, hd, bs);
+    expect("attention_doc out", d_o, o, nq);
+    expect("attention_doc lse", dl, l, nl);
+    KP->attention_doc_backward(CP, gq, gk, gv, go, o, l, q, k, v, pos, B, T, T, H, KV, hd, bs);
+    KC->attention_doc_backward(CC, dgq, dgk, dgv, dgo, d_o, dl, dq, dk, dv, dpos, B, T, T, H, KV,
+                               hd, bs);
+    expect("attention_doc_backward dq", dgq, gq, nq);
+    expect("attention_doc_backward dk +=", dgk, gk, nkv);
+    expect("attention_doc_backward dv +=", dgv, gv, nkv);
+    dfree(dq), dfree(dk), dfree(dv), dfree(dpos), dfree(d_o), dfree(dl), dfree(dgo), dfree(dgq);
+    dfree(dgk), dfree(dgv);
+    free(q), free(k), free(v), free(o), free(l), free(go), free(gq), free(gk), free(gv);
+}
+
 static void test_softmax_cross_entropy_forward_backward_match_cpu(void)
 {
     int shapes[][2] = {{6, 777}, {3, 32000}};
@@ -480,6 +517,7 @@ int main(void)
     RUN_TEST(test_rope_forward_backward_match_cpu);
     RUN_TEST(test_attention_forward_matches_cpu);
     RUN_TEST(test_attention_backward_matches_cpu);
+    RUN_TEST(test_attention_doc_forward_backward_match_cpu);
     RUN_TEST(test_softmax_cross_entropy_forward_backward_match_cpu);
     RUN_TEST(test_matmul_backward_matches_cpu);
     RUN_TEST(test_adamw_matches_cpu);
