@@ -13,13 +13,23 @@
 
 #define ATT_MAX_T 16384   /* positions one attention row may see */
 
+/* Keys and values per layer and kv head, positions contiguous: a head's
+ * attention streams one run of memory (decode reads every cached position of
+ * every live slot each step, so this traffic is a large part of its cost). */
 typedef struct {
-    float *k, *v;   /* [L][T][KVd] each */
+    float *k, *v;   /* [L][KV][T][hd] each */
     int T;          /* capacity in positions */
 } slot_cache;
 
+/* One layer's weights packed for the matmul. */
+typedef struct {
+    smp_packed wq, wk, wv, wo, gate, up, down;
+} layer_packed;
+
 struct smp_engine {
     const sieve_llama *m;
+    layer_packed *lp;   /* [n_layers] */
+    smp_packed lm_head;
     const sieve_kernels *k;
     sieve_kctx *kc;
     sieve_pool *pool;
@@ -68,6 +78,20 @@ sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_
         smp_engine_free(e);
         return sieve_fail(err, "sample: out of memory for %d rows of activations", max_rows);
     }
+    e->lp = calloc((size_t)c->n_layers, sizeof *e->lp);
+    int bad = !e->lp || smp_pack(&e->lm_head, m->w.lm_head, c->vocab, c->dim);
+    for (int l = 0; !bad && l < c->n_layers; l++) {
+        const sieve_llama_layer_w *lw = &m->w.layers[l];
+        layer_packed *p = &e->lp[l];
+        bad = smp_pack(&p->wq, lw->wq, (int)Q, c->dim) || smp_pack(&p->wk, lw->wk, (int)KVd, c->dim) ||
+              smp_pack(&p->wv, lw->wv, (int)KVd, c->dim) || smp_pack(&p->wo, lw->wo, c->dim, (int)Q) ||
+              smp_pack(&p->gate, lw->w_gate, c->ffn, c->dim) ||
+              smp_pack(&p->up, lw->w_up, c->ffn, c->dim) || smp_pack(&p->down, lw->w_down, c->dim, c->ffn);
+    }
+    if (bad) {
+        smp_engine_free(e);
+        return sieve_fail(err, "sample: out of memory for the packed weights (as large as the model)");
+    }
     *out = e;
     return SIEVE_OK;
 }
@@ -81,6 +105,14 @@ void smp_engine_free(smp_engine *e)
             free(e->sc[s].v);
         }
     free(e->sc);
+    if (e->lp)
+        for (int l = 0; l < e->m->cfg.n_layers; l++) {
+            layer_packed *p = &e->lp[l];
+            smp_packed *all[] = {&p->wq, &p->wk, &p->wv, &p->wo, &p->gate, &p->up, &p->down};
+            for (size_t i = 0; i < sizeof all / sizeof *all; i++) smp_packed_free(all[i]);
+        }
+    free(e->lp);
+    smp_packed_free(&e->lm_head);
     free(e->x);
     free(e->ln);
     free(e->q);
@@ -128,12 +160,12 @@ sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err)
 void smp_slot_copy(smp_engine *e, int dst, int src, int n)
 {
     slot_cache *d = &e->sc[dst], *s = &e->sc[src];
-    size_t row = kvd(e);
-    for (int l = 0; l < e->m->cfg.n_layers; l++) {
-        memcpy(d->k + (size_t)l * d->T * row, s->k + (size_t)l * s->T * row,
-               (size_t)n * row * sizeof(float));
-        memcpy(d->v + (size_t)l * d->T * row, s->v + (size_t)l * s->T * row,
-               (size_t)n * row * sizeof(float));
+    int runs = e->m->cfg.n_layers * e->m->cfg.n_kv_heads, hd = e->m->cfg.head_dim;
+    for (int r = 0; r < runs; r++) {
+        memcpy(d->k + (size_t)r * d->T * hd, s->k + (size_t)r * s->T * hd,
+               (size_t)n * hd * sizeof(float));
+        memcpy(d->v + (size_t)r * d->T * hd, s->v + (size_t)r * s->T * hd,
+               (size_t)n * hd * sizeof(float));
     }
 }
 
@@ -145,24 +177,65 @@ typedef struct {
     float scale;
 } att_job;
 
-/* q.k over hd: eight lane sums in k order, a fixed horizontal sum, the tail. */
-static float dot(const float *a, const float *b, int n)
+/* s[i] = (q . k_i) * scale for every cached position i. Each dot is eight
+ * lane sums in d order, a fixed horizontal sum, then the tail; four
+ * positions run side by side only so their independent chains overlap. */
+static void scores(float *s, const float *q, const float *kb, size_t rs, int nk, int hd,
+                   float scale)
 {
-    v8f acc = v8_zero();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) acc = V8_FMA(v8_ld(a + i), v8_ld(b + i), acc);
-    float s = v8_hsum(acc);
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
+    int hd8 = hd & ~7;
+    for (int i = 0; i < nk; i += 4) {
+        int n = nk - i < 4 ? nk - i : 4;
+        v8f acc[4] = {v8_zero(), v8_zero(), v8_zero(), v8_zero()};
+        const float *k0 = kb + (size_t)i * rs;
+        for (int d = 0; d < hd8; d += 8) {
+            v8f qv = v8_ld(q + d);
+            for (int j = 0; j < n; j++) acc[j] = V8_FMA(qv, v8_ld(k0 + j * rs + d), acc[j]);
+        }
+        for (int j = 0; j < n; j++) {
+            float t = v8_hsum(acc[j]);
+            for (int d = hd8; d < hd; d++) t += q[d] * k0[j * rs + d];
+            s[i + j] = t * scale;
+        }
+    }
 }
 
-/* o[d] += p * v[d], one multiply-add per element. */
-static void axpy(float *o, float p, const float *v, int n)
+/* o[d0 .. d0 + 8 NV) = sum_i p_i v_i, one multiply-add per element and
+ * position, in position order, the accumulators held in registers. */
+static inline __attribute__((always_inline)) void pv_chunk(int NV, float *o, const float *p,
+                                                           const float *vb, size_t rs, int nk)
 {
-    v8f vp = v8_set1(p);
-    int d = 0;
-    for (; d + 8 <= n; d += 8) v8_st(o + d, V8_FMA(vp, v8_ld(v + d), v8_ld(o + d)));
-    for (; d < n; d++) o[d] += p * v[d];
+    v8f acc[8];
+    for (int j = 0; j < NV; j++) acc[j] = v8_zero();
+    for (int i = 0; i < nk; i++) {
+        v8f pi = v8_set1(p[i]);
+        const float *v = vb + (size_t)i * rs;
+        for (int j = 0; j < NV; j++) acc[j] = V8_FMA(pi, v8_ld(v + 8 * j), acc[j]);
+    }
+    for (int j = 0; j < NV; j++) v8_st(o + 8 * j, acc[j]);
+}
+
+static void weighted_values(float *o, const float *p, const float *vb, size_t rs, int nk, int hd)
+{
+    int hd8 = hd & ~7;
+    for (int d0 = 0; d0 < hd8; d0 += 64) {
+        const float *v = vb + d0;
+        switch ((hd8 - d0) / 8 < 8 ? (hd8 - d0) / 8 : 8) {
+        case 1: pv_chunk(1, o + d0, p, v, rs, nk); break;
+        case 2: pv_chunk(2, o + d0, p, v, rs, nk); break;
+        case 3: pv_chunk(3, o + d0, p, v, rs, nk); break;
+        case 4: pv_chunk(4, o + d0, p, v, rs, nk); break;
+        case 5: pv_chunk(5, o + d0, p, v, rs, nk); break;
+        case 6: pv_chunk(6, o + d0, p, v, rs, nk); break;
+        case 7: pv_chunk(7, o + d0, p, v, rs, nk); break;
+        default: pv_chunk(8, o + d0, p, v, rs, nk); break;
+        }
+    }
+    for (int d = hd8; d < hd; d++) {
+        float t = 0.0f;
+        for (int i = 0; i < nk; i++) t += p[i] * vb[(size_t)i * rs + d];
+        o[d] = t;
+    }
 }
 
 static void att_task(void *arg, int t)
@@ -172,30 +245,26 @@ static void att_task(void *arg, int t)
     int row = t / j->H, h = t % j->H, hd = j->hd;
     int g = h / (j->H / j->KV), nk = j->pos[row] + 1;
     const slot_cache *c = &e->sc[j->slot[row]];
-    size_t rs = (size_t)j->KV * hd;
-    const float *kb = c->k + (size_t)j->layer * c->T * rs + (size_t)g * hd;
-    const float *vb = c->v + (size_t)j->layer * c->T * rs + (size_t)g * hd;
+    size_t rs = (size_t)hd, run = ((size_t)j->layer * j->KV + g) * c->T * hd;
+    const float *kb = c->k + run, *vb = c->v + run;
     const float *q = e->q + ((size_t)row * j->H + h) * hd;
     float *o = e->att + ((size_t)row * j->H + h) * hd;
     float s[ATT_MAX_T];
+    scores(s, q, kb, rs, nk, hd, j->scale);
     float mx = -INFINITY;
-    for (int i = 0; i < nk; i++) {
-        s[i] = dot(q, kb + (size_t)i * rs, hd) * j->scale;
-        if (s[i] > mx) mx = s[i];
-    }
-    float l = 0.0f;
+    for (int i = 0; i < nk; i++) mx = s[i] > mx ? s[i] : mx;
     int i = 0;
     v8f vm = v8_set1(mx);
     for (; i + 8 <= nk; i += 8) v8_st(s + i, v8_exp(v8_ld(s + i) - vm));
     if (i < nk) {   /* the tail through the same lane function */
-        float t[8] = {0};
-        memcpy(t, s + i, (size_t)(nk - i) * sizeof *t);
-        v8_st(t, v8_exp(v8_ld(t) - vm));
-        memcpy(s + i, t, (size_t)(nk - i) * sizeof *t);
+        float t8[8] = {0};
+        memcpy(t8, s + i, (size_t)(nk - i) * sizeof *t8);
+        v8_st(t8, v8_exp(v8_ld(t8) - vm));
+        memcpy(s + i, t8, (size_t)(nk - i) * sizeof *t8);
     }
+    float l = 0.0f;
     for (i = 0; i < nk; i++) l += s[i];
-    memset(o, 0, (size_t)hd * sizeof *o);
-    for (i = 0; i < nk; i++) axpy(o, s[i], vb + (size_t)i * rs, hd);
+    weighted_values(o, s, vb, rs, nk, hd);
     float inv = 1.0f / l;
     for (int d = 0; d < hd; d++) o[d] *= inv;
 }
@@ -209,7 +278,7 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
     const sieve_llama_config *c = &e->m->cfg;
     const sieve_llama_weights *w = &e->m->w;
     int D = c->dim, F = c->ffn, H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim;
-    int Q = H * hd, KVd = KV * hd, V = c->vocab;
+    int KVd = KV * hd, V = c->vocab;
     float eps = (float)c->norm_eps, theta = (float)c->rope_theta;
     if (M < 1 || M > e->max_rows || n_logits > M)
         return sieve_fail(err, "sample: forward of %d rows (%d logits) exceeds %d", M, n_logits,
@@ -225,26 +294,29 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
     k->embedding(kc, e->x, ids, w->embed, M, D, V);
     for (int l = 0; l < c->n_layers; l++) {
         const sieve_llama_layer_w *lw = &w->layers[l];
+        const layer_packed *lp = &e->lp[l];
         k->rmsnorm(kc, e->ln, NULL, e->x, lw->attn_norm, M, D, eps);
-        smp_mm qkv[3] = {{e->q, lw->wq, Q}, {e->kn, lw->wk, KVd}, {e->vn, lw->wv, KVd}};
+        smp_mm qkv[3] = {{e->q, &lp->wq}, {e->kn, &lp->wk}, {e->vn, &lp->wv}};
         smp_matmul_multi(e->pool, e->ln, M, D, qkv, 3);
         k->rope(kc, e->q, pos, M, H, hd, theta);
         k->rope(kc, e->kn, pos, M, KV, hd, theta);
         for (int i = 0; i < M; i++) {
             slot_cache *sc = &e->sc[slot[i]];
-            size_t off = ((size_t)l * sc->T + (size_t)pos[i]) * KVd;
-            memcpy(sc->k + off, e->kn + (size_t)i * KVd, (size_t)KVd * sizeof(float));
-            memcpy(sc->v + off, e->vn + (size_t)i * KVd, (size_t)KVd * sizeof(float));
+            for (int g = 0; g < KV; g++) {
+                size_t off = (((size_t)l * KV + g) * sc->T + (size_t)pos[i]) * hd;
+                memcpy(sc->k + off, e->kn + (size_t)i * KVd + (size_t)g * hd, (size_t)hd * sizeof(float));
+                memcpy(sc->v + off, e->vn + (size_t)i * KVd + (size_t)g * hd, (size_t)hd * sizeof(float));
+            }
         }
         att_job aj = {e, l, H, KV, hd, slot, pos, 1.0f / sqrtf((float)hd)};
         sieve_pool_run(e->pool, M * H, att_task, &aj);
-        smp_matmul(e->pool, e->proj, e->att, lw->wo, M, D, Q);
+        smp_matmul(e->pool, e->proj, e->att, &lp->wo, M);
         k->add(kc, e->x, e->x, e->proj, (size_t)M * D);
         k->rmsnorm(kc, e->ln, NULL, e->x, lw->mlp_norm, M, D, eps);
-        smp_mm gu[2] = {{e->gate, lw->w_gate, F}, {e->up, lw->w_up, F}};
+        smp_mm gu[2] = {{e->gate, &lp->gate}, {e->up, &lp->up}};
         smp_matmul_multi(e->pool, e->ln, M, D, gu, 2);
         k->swiglu(kc, e->gate, e->gate, e->up, M, F);
-        smp_matmul(e->pool, e->proj, e->gate, lw->w_down, M, D, F);
+        smp_matmul(e->pool, e->proj, e->gate, &lp->down, M);
         k->add(kc, e->x, e->x, e->proj, (size_t)M * D);
     }
     if (n_logits <= 0) return SIEVE_OK;
@@ -252,7 +324,7 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
         memcpy(e->hsel + (size_t)i * D, e->x + (size_t)logit_rows[i] * D,
                (size_t)D * sizeof(float));
     k->rmsnorm(kc, e->hsel, NULL, e->hsel, w->final_norm, n_logits, D, eps);
-    smp_matmul(e->pool, logits, e->hsel, w->lm_head, n_logits, V, D);
+    smp_matmul(e->pool, logits, e->hsel, &e->lm_head, n_logits);
     return SIEVE_OK;
 }
 

@@ -1,80 +1,92 @@
-/* Row-invariant matmul (see matmul.h). Tiles of up to 4 rows x 3 columns keep
- * twelve 8-lane accumulators in registers; tiles only decide which elements
- * share a pass over k, never how one element is summed. Columns are cut into
- * blocks (sized from K only) handed to the pool. */
+/* Row-invariant matmul over packed weights (see matmul.h). A pool task owns
+ * one 24-column panel and runs every group of up to 4 input rows over it:
+ * the panel stays in L1 while the rows pass, and the rows (M x K, small in
+ * decode) stay in L2. Tiles only decide which elements share a pass over k,
+ * never how one element is summed. */
 #include "matmul.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "vec.h"
 
-#define MM_L1_BYTES 20480   /* weights per task: most of a 32 KB L1 */
-#define MM_RM 4
-#define MM_RN 3
+#define MM_MR 4
 
-static inline __attribute__((always_inline)) void tile(int rm, int rn, float *out, int ldo,
-                                                       const float *in, const float *w,
-                                                       int K)
+int smp_pack(smp_packed *pw, const float *w, int N, int K)
 {
-    v8f acc[MM_RM][MM_RN];
-    for (int i = 0; i < rm; i++)
-        for (int j = 0; j < rn; j++) acc[i][j] = v8_zero();
-    int K8 = K & ~7;
-    for (int k = 0; k < K8; k += 8) {
-        v8f wv[MM_RN];
-        for (int j = 0; j < rn; j++) wv[j] = v8_ld(w + (size_t)j * K + k);
-        for (int i = 0; i < rm; i++) {
-            v8f a = v8_ld(in + (size_t)i * K + k);
-            for (int j = 0; j < rn; j++) acc[i][j] = V8_FMA(a, wv[j], acc[i][j]);
+    int panels = (N + SMP_PANEL - 1) / SMP_PANEL;
+    size_t bytes = (size_t)panels * K * SMP_PANEL * sizeof(float);
+    pw->N = N;
+    pw->K = K;
+    pw->p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!pw->p) return -1;
+    for (int p = 0; p < panels; p++) {
+        float *dst = pw->p + (size_t)p * K * SMP_PANEL;
+        for (int c = 0; c < SMP_PANEL; c++) {
+            int n = p * SMP_PANEL + c;
+            const float *src = w + (size_t)n * K;
+            for (int k = 0; k < K; k++) dst[(size_t)k * SMP_PANEL + c] = n < N ? src[k] : 0.0f;
         }
     }
-    for (int i = 0; i < rm; i++) {
-        for (int j = 0; j < rn; j++) {
-            float s = v8_hsum(acc[i][j]);
-            const float *a = in + (size_t)i * K, *b = w + (size_t)j * K;
-            for (int k = K8; k < K; k++) s += a[k] * b[k];
-            out[(size_t)i * ldo + j] = s;
+    return 0;
+}
+
+void smp_packed_free(smp_packed *pw)
+{
+    free(pw->p);
+    pw->p = NULL;
+}
+
+/* R rows of x (stride K) times one panel: out[r][0..cols). */
+static inline __attribute__((always_inline)) void tile(int R, const float *x, int K,
+                                                       const float *pk, float *out, int ldo,
+                                                       int cols)
+{
+    v8f c0[MM_MR], c1[MM_MR], c2[MM_MR];
+    for (int r = 0; r < R; r++) c0[r] = c1[r] = c2[r] = v8_zero();
+#pragma GCC unroll 4
+    for (int k = 0; k < K; k++) {
+        v8f w0 = v8_ld(pk + (size_t)k * SMP_PANEL), w1 = v8_ld(pk + (size_t)k * SMP_PANEL + 8);
+        v8f w2 = v8_ld(pk + (size_t)k * SMP_PANEL + 16);
+        for (int r = 0; r < R; r++) {
+            v8f xb = v8_set1(x[(size_t)r * K + k]);
+            c0[r] = V8_FMA(xb, w0, c0[r]);
+            c1[r] = V8_FMA(xb, w1, c1[r]);
+            c2[r] = V8_FMA(xb, w2, c2[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *o = out + (size_t)r * ldo;
+        if (cols == SMP_PANEL) {
+            v8_st(o, c0[r]);
+            v8_st(o + 8, c1[r]);
+            v8_st(o + 16, c2[r]);
+        } else {
+            float buf[SMP_PANEL];
+            v8_st(buf, c0[r]);
+            v8_st(buf + 8, c1[r]);
+            v8_st(buf + 16, c2[r]);
+            memcpy(o, buf, (size_t)cols * sizeof *o);
         }
     }
 }
 
-/* Columns [n0, n1) of every row. The block's weights are sized to stay in
- * L1 while every row tile passes over them. */
-static void block(float *out, const float *in, const float *w, int M, int N, int K, int n0,
-                  int n1)
-{
-    for (int m = 0; m < M; m += MM_RM) {
-        int rm = M - m < MM_RM ? M - m : MM_RM;
-        for (int n = n0; n < n1; n += MM_RN) {
-            int rn = n1 - n < MM_RN ? n1 - n : MM_RN;
-            const float *wb = w + (size_t)n * K;
-            float *o = out + (size_t)m * N + n;
-            const float *a = in + (size_t)m * K;
-            /* Constant tile shapes, so each is compiled with its accumulators
-             * in registers. */
-            switch (rm * 4 + rn) {
-            case 4 * 4 + 3: tile(4, 3, o, N, a, wb, K); break;
-            case 4 * 4 + 2: tile(4, 2, o, N, a, wb, K); break;
-            case 4 * 4 + 1: tile(4, 1, o, N, a, wb, K); break;
-            case 3 * 4 + 3: tile(3, 3, o, N, a, wb, K); break;
-            case 3 * 4 + 2: tile(3, 2, o, N, a, wb, K); break;
-            case 3 * 4 + 1: tile(3, 1, o, N, a, wb, K); break;
-            case 2 * 4 + 3: tile(2, 3, o, N, a, wb, K); break;
-            case 2 * 4 + 2: tile(2, 2, o, N, a, wb, K); break;
-            case 2 * 4 + 1: tile(2, 1, o, N, a, wb, K); break;
-            case 1 * 4 + 3: tile(1, 3, o, N, a, wb, K); break;
-            case 1 * 4 + 2: tile(1, 2, o, N, a, wb, K); break;
-            default: tile(1, 1, o, N, a, wb, K); break;
-            }
-        }
+/* Constant row counts, so each tile keeps its accumulators in registers. */
+#define TILE(R)                                                                          \
+    static void tile_##R(const float *x, int K, const float *pk, float *out, int ldo,     \
+                         int cols)                                                       \
+    {                                                                                    \
+        tile(R, x, K, pk, out, ldo, cols);                                               \
     }
-}
+TILE(1) TILE(2) TILE(3) TILE(4)
+typedef void (*tile_fn)(const float *, int, const float *, float *, int, int);
+static const tile_fn tiles[MM_MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4};
 
 typedef struct {
     const float *in;
-    int M, K, n, cb;  /* cb: columns per task */
+    int M, K, n;
     const smp_mm *mm;
-    int first[5];   /* first task of each product; first[n] = total */
+    int first[5];   /* first panel task of each product; first[n] = total */
 } mm_job;
 
 static void mm_task(void *arg, int t)
@@ -83,24 +95,26 @@ static void mm_task(void *arg, int t)
     int p = 0;
     while (t >= j->first[p + 1]) p++;
     const smp_mm *m = &j->mm[p];
-    int n0 = (t - j->first[p]) * j->cb;
-    int n1 = n0 + j->cb < m->N ? n0 + j->cb : m->N;
-    block(m->out, j->in, m->w, j->M, m->N, j->K, n0, n1);
+    int N = m->w->N, K = j->K, c0 = (t - j->first[p]) * SMP_PANEL;
+    int cols = N - c0 < SMP_PANEL ? N - c0 : SMP_PANEL;
+    const float *pk = m->w->p + (size_t)c0 * K;
+    for (int r = 0; r < j->M; r += MM_MR) {
+        int R = j->M - r < MM_MR ? j->M - r : MM_MR;
+        tiles[R](j->in + (size_t)r * K, K, pk, m->out + (size_t)r * N + c0, N, cols);
+    }
 }
 
 void smp_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n)
 {
     if (M <= 0 || n <= 0 || n > 4) return;
-    int cb = MM_L1_BYTES / (K * (int)sizeof(float)) / MM_RN * MM_RN;
-    cb = cb < MM_RN ? MM_RN : cb > 96 ? 96 : cb;
-    mm_job j = {in, M, K, n, cb, mm, {0}};
-    for (int i = 0; i < n; i++) j.first[i + 1] = j.first[i] + (mm[i].N + cb - 1) / cb;
+    mm_job j = {in, M, K, n, mm, {0}};
+    for (int i = 0; i < n; i++)
+        j.first[i + 1] = j.first[i] + (mm[i].w->N + SMP_PANEL - 1) / SMP_PANEL;
     sieve_pool_run(pool, j.first[n], mm_task, &j);
 }
 
-void smp_matmul(sieve_pool *pool, float *out, const float *in, const float *w, int M, int N,
-                int K)
+void smp_matmul(sieve_pool *pool, float *out, const float *in, const smp_packed *w, int M)
 {
-    smp_mm mm = {out, w, N};
-    smp_matmul_multi(pool, in, M, K, &mm, 1);
+    smp_mm mm = {out, w};
+    smp_matmul_multi(pool, in, M, w->K, &mm, 1);
 }

@@ -1,29 +1,44 @@
 /* Row-invariant matmul for the sampler: out[M,N] = in[M,K] · w[N,K]^T.
  *
- * Every output element is computed by the same instruction sequence whatever
- * M, N, the tile it falls in, or the thread that runs it: eight lane
- * accumulators over k = 0, 8, 16, ... (one multiply-add per lane, in k order),
- * a fixed pairwise horizontal sum, then the K % 8 tail in k order. So a
- * sequence's logits are bit-identical alone, in a batch of 64, at 1 or 16
- * threads, and in a cached decode step or a full forward over its prefix.
- * OpenBLAS gives no such promise (its kernels change with M and its
- * thread split), which is why the sampler carries its own. */
+ * Every output element is one accumulator that adds in[m,k] * w[n,k] as one
+ * fused multiply-add for k = 0, 1, ..., K-1 in order, whatever M, the tile it
+ * falls in, or the thread that runs it. So a sequence's logits are
+ * bit-identical alone, in a batch of 64, at 1 or 16 threads, and in a cached
+ * decode step or a full forward over its prefix. OpenBLAS gives no such
+ * promise (its kernels change with M and its thread split), which is why the
+ * sampler carries its own.
+ *
+ * Weights are repacked once (smp_pack) into panels of 24 columns stored
+ * k-major, as BLIS does: the kernel streams each panel contiguously, and a
+ * 4 x 24 register tile does 12 multiply-adds per 3 weight loads and 4
+ * broadcasts. The packed copy doubles the weights' memory while a sampler
+ * runs. */
 #ifndef SIEVE_SAMPLE_MATMUL_H
 #define SIEVE_SAMPLE_MATMUL_H
 
 #include "sieve/pool.h"
 
-/* One weight applied to a shared input: out[M,N] = in[M,K] w[N,K]^T. */
+#define SMP_PANEL 24   /* columns per packed panel: three 8-lane vectors */
+
+/* w[N,K] as ceil(N/24) panels of [K][24] floats (columns past N are zero). */
+typedef struct smp_packed {
+    float *p;
+    int N, K;
+} smp_packed;
+
+/* 0, or -1 when out of memory. */
+int smp_pack(smp_packed *pw, const float *w, int N, int K);
+void smp_packed_free(smp_packed *pw);   /* zeroed struct is fine */
+
+/* One weight applied to a shared input; out rows have stride w->N. */
 typedef struct smp_mm {
     float *out;
-    const float *w;
-    int N;
+    const smp_packed *w;
 } smp_mm;
 
 /* Runs n (<= 4) products over the same input in one pool job (q/k/v or
- * gate/up share their input). out rows have stride N (contiguous). */
+ * gate/up share their input). Every w must have K columns. */
 void smp_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n);
-void smp_matmul(sieve_pool *pool, float *out, const float *in, const float *w, int M, int N,
-                int K);
+void smp_matmul(sieve_pool *pool, float *out, const float *in, const smp_packed *w, int M);
 
 #endif

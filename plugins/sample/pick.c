@@ -78,8 +78,20 @@ void smp_pick_buf_free(smp_pick_buf *b)
     b->e = NULL;
 }
 
-/* out[i] = exp((x[i] - mx) * scale) for i < n; returns their sum (in
- * double, in index order). */
+/* Sum of x[0..n) in double: eight lane sums (lane j takes i = j mod 8, in
+ * index order), then a fixed pairwise sum. A fixed order, without one long
+ * chain of dependent additions over the whole vocabulary. */
+static double sum_lanes(const float *x, int n)
+{
+    double l[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) l[j] += x[i + j];
+    for (int j = 0; i + j < n; j++) l[j] += x[i + j];
+    return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+}
+
+/* out[i] = exp((x[i] - mx) * scale) for i < n; returns their sum. */
 static double exp_sum(float *out, const float *x, int n, float mx, float scale)
 {
     v8f vm = v8_set1(mx), vs = v8_set1(scale);
@@ -91,17 +103,59 @@ static double exp_sum(float *out, const float *x, int n, float mx, float scale)
         v8_st(t, v8_exp((v8_ld(t) - vm) * vs));
         memcpy(out + i, t, (size_t)(n - i) * sizeof *t);
     }
-    double z = 0.0;
-    for (i = 0; i < n; i++) z += out[i];
-    return z;
+    return sum_lanes(out, n);
+}
+
+/* The first index i whose running sum e[0] + ... + e[i] exceeds target, or
+ * n - 1. Groups of eight are skipped by their sum; inside the group that
+ * crosses, the running sum goes element by element (when rounding leaves it
+ * short, the walk simply goes on). */
+static int first_past(const float *e, int n, double target)
+{
+    double cum = 0.0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        double g = (((double)e[i] + e[i + 1]) + ((double)e[i + 2] + e[i + 3])) +
+                   (((double)e[i + 4] + e[i + 5]) + ((double)e[i + 6] + e[i + 7]));
+        if (target < cum + g) {
+            for (int j = i; j < i + 8; j++) {
+                cum += e[j];
+                if (target < cum) return j;
+            }
+        } else {
+            cum += g;
+        }
+    }
+    for (; i < n; i++) {
+        cum += e[i];
+        if (target < cum) return i;
+    }
+    return n - 1;
 }
 
 static float max_of(const float *x, int n)
 {
     float m = x[0];
-    for (int i = 1; i < n; i++)
-        if (x[i] > m) m = x[i];
+    int i = 0;
+    if (n >= 8) {   /* max is exact, so lanes change nothing but the speed */
+        float l[8];
+        memcpy(l, x, sizeof l);
+        for (i = 8; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++) l[j] = x[i + j] > l[j] ? x[i + j] : l[j];
+        for (int j = 0; j < 8; j++) m = l[j] > m ? l[j] : m;
+    }
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
     return m;
+}
+
+/* The lowest id holding the largest logit (bounded: NaN logits match
+ * nothing). */
+static int argmax(const float *x, int n)
+{
+    float m = max_of(x, n);
+    int i = 0;
+    while (i < n - 1 && x[i] != m) i++;
+    return i;
 }
 
 double smp_logprob(const float *logits, int V, int token, float *scratch)
@@ -148,9 +202,7 @@ static float kth_largest(float *a, int n, int k)
 int smp_pick(const float *logits, int V, const smp_pick_cfg *cfg, double u, smp_pick_buf *b,
              double *logprob)
 {
-    int best = 0;
-    for (int i = 1; i < V; i++)
-        if (logits[i] > logits[best]) best = i;
+    int best = argmax(logits, V);
     int tok = best;
     if (cfg->temperature > 0.0) {
         double inv_t = 1.0 / cfg->temperature, mx = (double)logits[best] * inv_t;
@@ -179,15 +231,7 @@ int smp_pick(const float *logits, int V, const smp_pick_cfg *cfg, double u, smp_
              * the same distribution), weights in one vector pass. */
             float *e = b->p;
             double z = exp_sum(e, logits, V, logits[best], (float)inv_t);
-            double target = u * z, cum = 0.0;
-            tok = V - 1;
-            for (int i = 0; i < V; i++) {
-                cum += e[i];
-                if (target < cum) {
-                    tok = i;
-                    break;
-                }
-            }
+            tok = first_past(e, V, u * z);
             if (logprob)
                 *logprob = inv_t == 1.0 ? (double)logits[tok] - logits[best] - log(z)
                                         : smp_logprob(logits, V, tok, b->p);

@@ -29,10 +29,14 @@ static inline void v8_st(float *p, v8f v) { memcpy(p, &v, sizeof v); }
 
 static inline v8f v8_set1(float x)
 {
+#if defined(__FMA__)
+    return _mm256_set1_ps(x);
+#else
     v8f v;
     float l[8] = {x, x, x, x, x, x, x, x};
     memcpy(&v, l, sizeof v);
     return v;
+#endif
 }
 
 static inline v8f v8_zero(void) { return v8_set1(0.0f); }

@@ -29,13 +29,15 @@ static float frand(void)
 
 static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
 {
-    enum { M = 70, N = 101, K = 75 };   /* K % 8 != 0: the tail path too */
+    enum { M = 70, N = 101, K = 75 };   /* N % 16 != 0: a partial panel */
     float *in = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K);
     float *full = malloc(sizeof(float) * M * N), *part = malloc(sizeof(float) * M * N);
     for (int i = 0; i < M * K; i++) in[i] = frand();
     for (int i = 0; i < N * K; i++) w[i] = frand();
     sieve_pool *p1 = sieve_pool_new(1), *p2 = sieve_pool_new(2), *p5 = sieve_pool_new(5);
-    smp_matmul(p1, full, in, w, M, N, K);
+    smp_packed pw;
+    REQUIRE(!smp_pack(&pw, w, N, K));
+    smp_matmul(p1, full, in, &pw, M);
     /* Against a double-precision reference: a plain f32 dot is within K ulps. */
     double worst = 0;
     for (int m = 0; m < M; m++)
@@ -53,7 +55,7 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
             memset(part, 0, sizeof(float) * M * N);
             for (int m0 = 0; m0 < M; m0 += chunks[c]) {
                 int rows = M - m0 < chunks[c] ? M - m0 : chunks[c];
-                smp_matmul(pools[pi], part + m0 * N, in + m0 * K, w, rows, N, K);
+                smp_matmul(pools[pi], part + m0 * N, in + m0 * K, &pw, rows);
             }
             CHECK_MSG(!memcmp(full, part, sizeof(float) * M * N), "pool %d, chunks of %d", pi,
                       chunks[c]);
@@ -61,6 +63,7 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
     sieve_pool_free(p1);
     sieve_pool_free(p2);
     sieve_pool_free(p5);
+    smp_packed_free(&pw);
     free(in);
     free(w);
     free(full);
