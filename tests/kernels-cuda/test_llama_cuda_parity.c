@@ -154,9 +154,12 @@ static void test_forward_score_decode_greedy_match_cpu(void)
     }
 }
 
+/* Plain rows, then packed rows (two sequences in row 0, one and padding in
+ * row 1: positions restart, attention document-masked). */
 static void test_training_loss_and_gradients_match_cpu(void)
 {
-    for (int mi = 0; mi < 3; mi++) {
+    for (int run = 0; run < 6; run++) {
+        int mi = run % 3, packed = run >= 3;
         const char *name = models[mi].name;
         sieve_llama *m = make_model(mi);
         REQUIRE(m);
@@ -168,12 +171,21 @@ static void test_training_loss_and_gradients_match_cpu(void)
         int32_t ids[64], tgt[64];
         fill_ids(ids, B * T, V, 200 + (uint64_t)mi);
         for (int i = 0; i < B * T; i++) tgt[i] = i % T + 1 < T && i % 7 ? ids[i + 1] : -1;
+        int32_t pos[64];
+        for (int t = 0; t < T; t++) {
+            pos[t] = t < 12 ? t : t - 12;          /* row 0: 12 + 20 tokens */
+            pos[T + t] = t < 25 ? t : -1;          /* row 1: 25 tokens, 7 padding */
+            if (t >= 25) tgt[T + t] = -1;
+        }
         double nc = 0, ng = 0;
         long cc = 0, cg = 0;
-        REQUIRE(sieve_llama_loss_grad(tc, ids, tgt, B, T, 0.02f, &nc, &cc, &err) == SIEVE_OK);
-        REQUIRE(sieve_llama_loss_grad(tg, ids, tgt, B, T, 0.02f, &ng, &cg, &err) == SIEVE_OK);
+        REQUIRE(sieve_llama_loss_grad_packed(tc, ids, tgt, packed ? pos : NULL, B, T, 0.02f, &nc,
+                                             &cc, &err) == SIEVE_OK);
+        REQUIRE(sieve_llama_loss_grad_packed(tg, ids, tgt, packed ? pos : NULL, B, T, 0.02f, &ng,
+                                             &cg, &err) == SIEVE_OK);
         double r = fabs(ng - nc) / fabs(nc);
-        printf("  %-5s %-36s rel %.3g (%ld targets)\n", name, "training loss", r, cc);
+        printf("  %-5s %-36s rel %.3g (%ld targets)\n", name,
+               packed ? "training loss, packed rows" : "training loss", r, cc);
         CHECK(cc == cg);
         CHECK_MSG(r <= TOL, "%s: loss cuda %.9g cpu %.9g", name, ng, nc);
         size_t n = m->n_params;
