@@ -168,8 +168,10 @@ sieve_status train_process(void *p, const sieve_input *in, sieve_io *io, sieve_e
     (void)io;
     train_state *s = p;
     if (!in) return SIEVE_OK;
+    if (s->from_records != !!in->batch || (!in->batch && !in->tensor))
+        return sieve_fail(err, "%s takes %s", s->from_records ? "train" : "train-batches",
+                          s->from_records ? "records" : "pack's tensors, not records");
     if (in->batch) return trn_examples_add(&s->ex, in->batch, err);
-    if (!in->tensor) return SIEVE_OK;
     /* pack's stream: tokens, targets, positions, tokens, ... one step each */
     sieve_tensor *slot[3] = {&s->part.tokens, &s->part.targets, &s->part.positions};
     static const char *const names[3] = {"tokens", "targets", "positions"};
