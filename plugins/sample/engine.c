@@ -178,25 +178,39 @@ typedef struct {
 } att_job;
 
 /* s[i] = (q . k_i) * scale for every cached position i. Each dot is eight
- * lane sums in d order, a fixed horizontal sum, then the tail; four
- * positions run side by side only so their independent chains overlap. */
+ * lane sums in d order, a fixed horizontal sum (v8_hsum), then the tail;
+ * eight positions run side by side only so their chains overlap and their
+ * horizontal sums share shuffles. */
 static void scores(float *s, const float *q, const float *kb, size_t rs, int nk, int hd,
                    float scale)
 {
-    int hd8 = hd & ~7;
-    for (int i = 0; i < nk; i += 4) {
-        int n = nk - i < 4 ? nk - i : 4;
-        v8f acc[4] = {v8_zero(), v8_zero(), v8_zero(), v8_zero()};
+    int hd8 = hd & ~7, i = 0;
+    for (; i + 8 <= nk; i += 8) {
         const float *k0 = kb + (size_t)i * rs;
+        /* The cache is read once per step and is too large for L2 in wide
+         * batches: ask for the group after next early. */
+        for (size_t b = 0; b < 8 * rs * sizeof(float); b += 64)
+            __builtin_prefetch((const char *)(k0 + 16 * rs) + b);
+        v8f acc[8];
+        for (int j = 0; j < 8; j++) acc[j] = v8_zero();
         for (int d = 0; d < hd8; d += 8) {
             v8f qv = v8_ld(q + d);
-            for (int j = 0; j < n; j++) acc[j] = V8_FMA(qv, v8_ld(k0 + j * rs + d), acc[j]);
+            for (int j = 0; j < 8; j++) acc[j] = V8_FMA(qv, v8_ld(k0 + j * rs + d), acc[j]);
         }
-        for (int j = 0; j < n; j++) {
-            float t = v8_hsum(acc[j]);
-            for (int d = hd8; d < hd; d++) t += q[d] * k0[j * rs + d];
-            s[i + j] = t * scale;
+        float t[8];
+        v8_hsum8(t, acc);
+        for (int j = 0; j < 8; j++) {
+            for (int d = hd8; d < hd; d++) t[j] += q[d] * k0[j * rs + d];
+            s[i + j] = t[j] * scale;
         }
+    }
+    for (; i < nk; i++) {
+        const float *k = kb + (size_t)i * rs;
+        v8f acc = v8_zero();
+        for (int d = 0; d < hd8; d += 8) acc = V8_FMA(v8_ld(q + d), v8_ld(k + d), acc);
+        float t = v8_hsum(acc);
+        for (int d = hd8; d < hd; d++) t += q[d] * k[d];
+        s[i] = t * scale;
     }
 }
 
@@ -210,6 +224,7 @@ static inline __attribute__((always_inline)) void pv_chunk(int NV, float *o, con
     for (int i = 0; i < nk; i++) {
         v8f pi = v8_set1(p[i]);
         const float *v = vb + (size_t)i * rs;
+        __builtin_prefetch(v + 4 * rs);
         for (int j = 0; j < NV; j++) acc[j] = V8_FMA(pi, v8_ld(v + 8 * j), acc[j]);
     }
     for (int j = 0; j < NV; j++) v8_st(o + 8 * j, acc[j]);

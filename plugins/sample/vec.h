@@ -49,6 +49,26 @@ static inline float v8_hsum(v8f v)
     return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
 }
 
+/* out[j] = v8_hsum(a[j]) for eight vectors at once, with the same additions
+ * in the same pairs (so the same bits): lanes i and i+4 first, then
+ * neighbours, then the two halves. */
+static inline void v8_hsum8(float out[8], const v8f a[8])
+{
+#if defined(__FMA__)
+    __m256 h[4], q[2];
+    for (int j = 0; j < 4; j++) /* [a_2j lanes 0..3 + 4..7 | a_2j+1 likewise] */
+        h[j] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * j], a[2 * j + 1], 0x20),
+                             _mm256_permute2f128_ps(a[2 * j], a[2 * j + 1], 0x31));
+    q[0] = _mm256_hadd_ps(h[0], h[1]);   /* pairs (0+4)+(1+5), (2+6)+(3+7) */
+    q[1] = _mm256_hadd_ps(h[2], h[3]);
+    __m256 r = _mm256_hadd_ps(q[0], q[1]);   /* order: a0 a2 a4 a6 a1 a3 a5 a7 */
+    r = _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_ps(out, r);
+#else
+    for (int j = 0; j < 8; j++) out[j] = v8_hsum(a[j]);
+#endif
+}
+
 /* exp(x) per lane (Cephes expf: Cody-Waite reduction by ln 2, degree-6
  * polynomial; about 2 ulp), x clamped to [-87, 88]. */
 static inline v8f v8_exp(v8f x)

@@ -15,6 +15,7 @@
 #include "pick.h"
 #include "sieve/llama.h"
 #include "testlib.h"
+#include "vec.h"
 
 const sieve_kernels *sieve_kernels_cpu(void);
 
@@ -68,6 +69,26 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
     free(w);
     free(full);
     free(part);
+}
+
+static void test_eight_horizontal_sums_at_once_equal_one_at_a_time(void)
+{
+    for (int rep = 0; rep < 1000; rep++) {
+        float lanes[8][8], one, all[8];
+        v8f a[8];
+        for (int j = 0; j < 8; j++) {
+            for (int l = 0; l < 8; l++) lanes[j][l] = frand() * (float)(1 << (rep % 20));
+            a[j] = v8_ld(lanes[j]);
+        }
+        v8_hsum8(all, a);
+        for (int j = 0; j < 8; j++) {
+            one = v8_hsum(a[j]);
+            /* and the pairwise order written out in scalar code */
+            const float *l = lanes[j];
+            float want = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+            CHECK(!memcmp(&all[j], &one, sizeof one) && !memcmp(&one, &want, sizeof one));
+        }
+    }
 }
 
 /* A small GQA model, HF-initialized with a wide std so logits are spread. */
@@ -310,6 +331,7 @@ static void test_calculator_forced_tokens_decode_to_the_result_text(void)
 int main(void)
 {
     RUN_TEST(test_matmul_rows_identical_for_any_batch_and_thread_count);
+    RUN_TEST(test_eight_horizontal_sums_at_once_equal_one_at_a_time);
     RUN_TEST(test_decode_logits_equal_full_forward_over_the_prefix);
     RUN_TEST(test_ragged_batch_rows_equal_each_sequence_alone);
     RUN_TEST(test_philox_matches_random123_known_answers);
