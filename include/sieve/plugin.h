@@ -71,6 +71,9 @@ const char *sieve_ctx_run_dir(const sieve_ctx *ctx);
 sieve_status sieve_ctx_state_dir(sieve_ctx *ctx, char *out, size_t out_len, sieve_err *err);
 /* True when this run continues an earlier one (`sieve run --resume`). */
 bool sieve_ctx_resuming(const sieve_ctx *ctx);
+/* True when a later `sieve run --resume` can continue this run (false under
+ * `sieve stage`): worth keeping resumable state only then. */
+bool sieve_ctx_resumable(const sieve_ctx *ctx);
 /* True once another stage failed: long loops should check it and return
  * SIEVE_STOPPED. */
 bool sieve_ctx_stopping(const sieve_ctx *ctx);

@@ -8,9 +8,11 @@
  * position) and every kernel is row-invariant (engine.h), so a completion
  * depends only on the model, its prompt and that key: not on max_batch,
  * threads, or the questions decoded beside it. Output records come out
- * grouped by question, in input order, so a resumed run (whose jsonl-write
- * keeps the records already on disk and skips as many) equals an
- * uninterrupted one. */
+ * grouped by question, in input order, and every emitted question goes to a
+ * journal in the stage's state directory (journal.h): a resumed run replays
+ * the journal's questions without decoding them and samples from the first
+ * one it lacks, and since jsonl-write keeps the records already on disk and
+ * skips as many, its output equals an uninterrupted run's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 
 #include "calc.h"
 #include "engine.h"
+#include "journal.h"
 #include "pick.h"
 #include "sieve/pool.h"
 #include "sieve/llama.h"
@@ -44,6 +47,7 @@ typedef struct {
     sieve_record rec;       /* the input record (moved in) */
     int64_t index;          /* position in the input stream */
     uint64_t rng_qid;       /* qid as the generator's key */
+    uint64_t prompt_hash;   /* of the prompt's ids: the journal's check */
     int32_t *prompt;
     int n_prompt;
     int launched, finished;
@@ -108,6 +112,8 @@ typedef struct {
     int *r_rows, *r_tok;
     double *r_lp;
     int64_t tokens;
+    smp_journal *journal;   /* NULL under `sieve stage` */
+    int64_t replayable;     /* questions the journal holds from an earlier run */
     /* timing for the closing log line (tools/bench-sample reads it) */
     double t_first, t_prefill, cpu_first;
     int64_t n_prefill, prefill_tokens;
@@ -195,6 +201,7 @@ void smp_sample_destroy(void *state)
     free(s->r_lp);
     smp_engine_free(s->eng);
     sieve_pool_free(s->pool);
+    smp_journal_free(s->journal);
     if (s->kern && s->kc) s->kern->kctx_free(s->kc);
     sieve_llama_free(s->m);
 #ifdef SIEVE_SAMPLE_HAVE_TOKENIZER
@@ -235,6 +242,43 @@ static int has_tokenizer(const sample_state *s)
     (void)s;
     return 0;
 #endif
+}
+
+/* The journal keeps its questions across runs only while everything that
+ * decides a completion is unchanged: these settings head the file. */
+static sieve_status open_journal(sample_state *s, const sieve_params *params, sieve_err *err)
+{
+    static const char *const keys[] = {"model", "k", "temperature", "top_p", "top_k",
+                                       "max_new_tokens", "stop", "seed", "calculator",
+                                       "template"};
+    sieve_record r;
+    sieve_record_init(&r);
+    int bad = 0;
+    for (size_t i = 0; i < SIEVE_COUNTOF(keys); i++) {
+        const char *const *items;
+        int n = sieve_param_list(params, keys[i], &items);
+        size_t len = 0;
+        for (int j = 0; j < n; j++) len += strlen(items[j]) + 1;
+        char *joined = calloc(len + 1, 1);
+        for (int j = 0; joined && j < n; j++) {
+            strcat(joined, items[j]);
+            strcat(joined, "\x1f");
+        }
+        bad |= !joined || sieve_record_set_cstr(&r, keys[i], joined);
+        free(joined);
+    }
+    char *line = NULL;
+    size_t len = 0, cap = 0;
+    bad |= sieve_record_to_json(&r, &line, &len, &cap);
+    sieve_record_free(&r);
+    char dir[4096];
+    sieve_status st = bad ? sieve_fail(err, "out of memory")
+                          : sieve_ctx_state_dir(s->ctx, dir, sizeof dir, err);
+    if (!st)
+        st = smp_journal_open(dir, sieve_ctx_resuming(s->ctx), line, s->k, &s->journal,
+                              &s->replayable, err);
+    free(line);
+    return st;
 }
 
 sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void **state,
@@ -323,12 +367,14 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
 #endif
     }
     s->q_prefilled = -1;
+    if (sieve_ctx_resumable(ctx) && open_journal(s, params, err)) return SIEVE_ERR;
     sieve_log(ctx, SIEVE_LOG_INFO,
               "model %s: %d layers, dim %d, vocab %d; k=%d temperature=%g max_batch=%d "
-              "threads=%d%s%s", s->model_dir, s->m->cfg.n_layers, s->m->cfg.dim, V, s->k,
-              s->temperature, B, (int)threads, has_tokenizer(s) ? "" : " (no tokenizer)",
-              sieve_ctx_resuming(ctx) ? "; resuming: output is recomputed in input order and "
-              "the writer skips what it already holds" : "");
+              "threads=%d%s", s->model_dir, s->m->cfg.n_layers, s->m->cfg.dim, V, s->k,
+              s->temperature, B, (int)threads, has_tokenizer(s) ? "" : " (no tokenizer)");
+    if (sieve_ctx_resuming(ctx))
+        sieve_log(ctx, SIEVE_LOG_INFO, "resuming: %lld questions replayed from the journal, "
+                  "sampling from the next", (long long)s->replayable);
     return SIEVE_OK;
 }
 
@@ -388,6 +434,46 @@ static sieve_status question_prompt(sample_state *s, question *q, sieve_err *err
 #endif
 }
 
+/* Fills q's results from the journal: it counts as launched and finished. */
+static sieve_status replay(sample_state *s, question *q, sieve_err *err)
+{
+    sieve_record *recs = calloc((size_t)s->k, sizeof *recs);
+    if (!recs) return sieve_fail(err, "out of memory");
+    sieve_status st = smp_journal_replay(s->journal, q->index, q->prompt_hash, recs, err);
+    for (int j = 0; !st && j < s->k; j++) {
+        result *r = &q->res[j];
+        const int64_t *ids;
+        const char *text, *fin;
+        size_t n, tlen, flen;
+        if (!sieve_record_get_ints(&recs[j], "ids", &ids, &n) ||
+            !sieve_record_get_str(&recs[j], "finish", &fin, &flen) ||
+            !sieve_record_get_float(&recs[j], "logprob", &r->logprob)) {
+            st = sieve_fail(err, "journal: question %lld sample %d lacks ids, finish or logprob",
+                            (long long)q->index, j);
+            break;
+        }
+        r->finish = FIN_NONE;
+        for (int f = FIN_EOS; f <= FIN_LENGTH; f++)
+            if (!strcmp(fin, FIN_NAME[f])) r->finish = f;
+        r->ids = malloc((n + 1) * sizeof *r->ids);
+        if (!r->ids) st = sieve_fail(err, "out of memory");
+        for (size_t i = 0; !st && i < n; i++) r->ids[i] = (int32_t)ids[i];
+        r->n = (int)n;
+        if (!st && sieve_record_get_str(&recs[j], "text", &text, &tlen)) {
+            if (!(r->text = malloc(tlen + 1))) st = sieve_fail(err, "out of memory");
+            else {
+                memcpy(r->text, text, tlen);
+                r->text[tlen] = 0;
+                r->tlen = tlen;
+            }
+        }
+    }
+    for (int j = 0; j < s->k; j++) sieve_record_free(&recs[j]);
+    free(recs);
+    q->launched = q->finished = s->k;
+    return st;
+}
+
 static sieve_status enqueue(sample_state *s, sieve_record *r, sieve_err *err)
 {
     if (s->q_end - s->q_base == s->q_cap) {
@@ -418,6 +504,8 @@ static sieve_status enqueue(sample_state *s, sieve_record *r, sieve_err *err)
     if (q->n_prompt >= max_pos)
         return sieve_fail(err, "record %lld: prompt of %d tokens leaves no room within "
                           "max_position_embeddings %d", (long long)q->index, q->n_prompt, max_pos);
+    q->prompt_hash = smp_hash_str((const char *)q->prompt, (size_t)q->n_prompt * sizeof *q->prompt);
+    if (q->index < s->replayable) return replay(s, q, err);
     return SIEVE_OK;
 }
 
@@ -454,6 +542,18 @@ static sieve_status emit_ready(sample_state *s, sieve_io *io, sieve_err *err)
             if (bad) {
                 sieve_batch_free(b);
                 return sieve_fail(err, "out of memory");
+            }
+        }
+        if (s->journal && q->index >= s->replayable) {
+            sieve_status st = SIEVE_OK;
+            for (int j = 0; !st && j < s->k; j++) {
+                const result *r = &q->res[j];
+                st = smp_journal_add(s->journal, q->index, q->prompt_hash, j, r->ids, r->n,
+                                     r->text, r->tlen, FIN_NAME[r->finish], r->logprob, err);
+            }
+            if (st || smp_journal_commit(s->journal, err)) {
+                sieve_batch_free(b);
+                return SIEVE_ERR;
             }
         }
         question_free(q, s->k);

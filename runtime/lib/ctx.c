@@ -111,6 +111,7 @@ const char *sieve_ctx_stage(const sieve_ctx *ctx) { return ctx->stage; }
 const char *sieve_ctx_pipeline(const sieve_ctx *ctx) { return ctx->pipeline; }
 const char *sieve_ctx_run_dir(const sieve_ctx *ctx) { return ctx->run_dir; }
 bool sieve_ctx_resuming(const sieve_ctx *ctx) { return ctx->resuming; }
+bool sieve_ctx_resumable(const sieve_ctx *ctx) { return ctx->resumable; }
 
 bool sieve_ctx_stopping(const sieve_ctx *ctx)
 {

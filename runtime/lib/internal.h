@@ -52,6 +52,7 @@ typedef const void *(*sieve_kernels_loader)(void *rt, const char *name, sieve_er
 struct sieve_ctx {
     char *stage, *pipeline, *run_dir;
     bool resuming;
+    bool resumable;                 /* inside `sieve run` (not `sieve stage`) */
     atomic_int *stop;               /* shared by every stage of a pipeline */
     FILE *log;                      /* run log, or NULL; shared, guarded by lock */
     FILE *metrics;                  /* metrics.jsonl, or NULL */

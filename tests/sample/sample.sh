@@ -172,10 +172,16 @@ for trial in 1 2; do
     wait $pid 2>/dev/null
     d=$(echo "$T"/k$trial/smp/*)
     before=$(cat "$d"/samples.jsonl.partial "$d"/samples.jsonl 2>/dev/null | wc -l)
+    # Questions the sampler's journal holds whole (header line; k = 2 lines each).
+    held=$(( ($(cat "$d/state/sample/journal.jsonl" 2>/dev/null | wc -l) - 1) / 2 ))
+    [ "$held" -ge 0 ] || held=0
     "$SIEVE" run -q --resume "$d" || bad "resume_$trial"
     cmp -s "$ref" "$d/samples.jsonl" && ok "resume_after_kill_equals_uninterrupted_run_$trial (killed after $before lines)" \
         || bad "resume_after_kill_equals_uninterrupted_run_$trial" "lines before resume: $before" \
                "$(wc -l "$ref" "$d/samples.jsonl")"
+    grep -q "resuming: $held questions replayed from the journal" "$d/log.txt" \
+        && ok "resume_$trial replays the $held journaled questions instead of decoding them" \
+        || bad "resume_${trial}_replays_the_journal" "held $held; log: $(grep resuming "$d/log.txt")"
 done
 
 # ---- prompt templates ----
