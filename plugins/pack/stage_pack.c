@@ -15,8 +15,8 @@
  *              always emitted (with pack: none it is 0..len-1 per row)
  * pack: none puts one example in each row (train's own layout: same settings,
  * same weights); pack: greedy packs a step's examples into rows of at most
- * seq_len tokens (as many rows as first-fit decreasing needs, filled longest
- * first into the least-filled row, so rows end near the same length), and
+ * seq_len tokens (longest first into the least-filled row, so rows end near
+ * the same length; the row count with the fewest token slots), and
  * training masks attention at the sequence boundaries (the loss is the same). The share of non-padding
  * tokens (and what the other mode would give) is logged and sent as a
  * metric. */

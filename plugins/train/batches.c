@@ -43,27 +43,12 @@ static int by_len_desc(const void *a, const void *b)
     return x[1] - y[1];
 }
 
-/* Greedy packing into rows of cap tokens: the number of rows first-fit
- * decreasing needs, then longest first, each example into the least-filled
- * row (lowest index on ties), opening a row when it fits nowhere. Balancing
- * the rows keeps the longest row, hence T and the padding, small. */
-static int pack_rows(const trn_example *ex, const int64_t *idx, int n, int cap, int *row_of,
-                     int *at, int *fill, int *T)
+/* Longest first, each example into the least-filled of `rows` rows (lowest
+ * index on ties), opening a row when it fits nowhere. Returns the rows used;
+ * *T the longest row. ord: {len, i} pairs sorted longest first. */
+static int balance(const int *ord, int n, int rows, int cap, int *row_of, int *at, int *fill,
+                   int *T)
 {
-    int *ord = malloc(sizeof(int) * 2 * (size_t)n);
-    if (!ord) return -1;
-    for (int i = 0; i < n; i++) {
-        ord[2 * i] = ex[idx[i]].len;
-        ord[2 * i + 1] = i;
-    }
-    qsort(ord, (size_t)n, sizeof(int) * 2, by_len_desc);
-    int rows = 0;
-    for (int i = 0; i < n; i++) {      /* first-fit decreasing: how many rows */
-        int r = 0;
-        while (r < rows && fill[r] + ord[2 * i] > cap) r++;
-        if (r == rows) rows++;
-        fill[r] += ord[2 * i];
-    }
     memset(fill, 0, sizeof(int) * (size_t)n);
     *T = 0;
     for (int i = 0; i < n; i++) {
@@ -76,8 +61,49 @@ static int pack_rows(const trn_example *ex, const int64_t *idx, int n, int cap, 
         fill[r] += len;
         *T = fill[r] > *T ? fill[r] : *T;
     }
-    free(ord);
     return rows;
+}
+
+/* Greedy packing into rows of cap tokens: starting from the row count
+ * first-fit decreasing needs, balanced rows (see balance) for each row count
+ * up to twice that, keeping the layout with the fewest token slots
+ * (rows x T; the fewest rows on ties). Balancing keeps the longest row,
+ * hence T and the padding, small. */
+static int pack_rows(const trn_example *ex, const int64_t *idx, int n, int cap, int *row_of,
+                     int *at, int *fill, int *T)
+{
+    int *ord = malloc(sizeof(int) * 2 * (size_t)n);
+    int *r2 = malloc(sizeof(int) * 2 * (size_t)n);
+    if (!ord || !r2) {
+        free(ord);
+        free(r2);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        ord[2 * i] = ex[idx[i]].len;
+        ord[2 * i + 1] = i;
+    }
+    qsort(ord, (size_t)n, sizeof(int) * 2, by_len_desc);
+    int ffd = 0;
+    for (int i = 0; i < n; i++) {      /* first-fit decreasing: how many rows */
+        int r = 0;
+        while (r < ffd && fill[r] + ord[2 * i] > cap) r++;
+        if (r == ffd) ffd++;
+        fill[r] += ord[2 * i];
+    }
+    int best = balance(ord, n, ffd, cap, row_of, at, fill, T);
+    for (int rows = ffd + 1; rows <= n && rows <= 2 * ffd; rows++) {
+        int T2, got = balance(ord, n, rows, cap, r2, r2 + n, fill, &T2);
+        if ((int64_t)got * T2 < (int64_t)best * *T) {
+            best = got;
+            *T = T2;
+            memcpy(row_of, r2, sizeof(int) * (size_t)n);
+            memcpy(at, r2 + n, sizeof(int) * (size_t)n);
+        }
+    }
+    free(ord);
+    free(r2);
+    return best;
 }
 
 sieve_status trn_batch_make(const trn_example *ex, const int64_t *idx, int n, int pack_len,

@@ -100,9 +100,9 @@ typedef struct trn_batch {
 
 /* Lays out examples ex[idx[0..n)] (entries < 0 at the end are ignored): one
  * per row, in order, when pack_len == 0; else packed into rows of at most
- * pack_len tokens: as many rows as first-fit decreasing needs, filled
- * longest first into the least-filled row (balanced rows, short T).
- * T = the longest row. */
+ * pack_len tokens: longest first into the least-filled row (balanced rows,
+ * short T), for row counts from first-fit decreasing's to twice that, the
+ * layout with the fewest token slots (rows x T) kept. T = the longest row. */
 sieve_status trn_batch_make(const trn_example *ex, const int64_t *idx, int n, int pack_len,
                             trn_batch *b, sieve_err *err);
 void trn_batch_release(trn_batch *b);
