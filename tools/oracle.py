@@ -204,16 +204,29 @@ def repeat_kv(x, n_rep):
     return x[:, :, None, :, :].expand(b, kv, n_rep, s, d).reshape(b, kv * n_rep, s, d)
 
 
-def forward(c, P, ids, dtype=torch.float64):
-    """ids: LongTensor [B, T]. Returns logits [B, T, V] in dtype."""
+def forward(c, P, ids, dtype=torch.float64, positions=None):
+    """ids: LongTensor [B, T]. Returns logits [B, T, V] in dtype.
+    positions (LongTensor [B, T], optional): rows packing several sequences;
+    each token's position inside its own sequence (-1 on padding). RoPE uses
+    them and a token attends only to the earlier tokens of its own sequence
+    (padding only to itself)."""
     P = {k: v.to(dtype) for k, v in P.items()}
     B, T = ids.shape
     H, KV, hd = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
     eps = c["rms_norm_eps"]
     x = P["model.embed_tokens.weight"][ids]
-    cos, sin = rotary_cos_sin(c, torch.arange(T), dtype)
-    cos, sin = cos[None, None], sin[None, None]   # unsqueeze over batch and heads
-    mask = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
+    if positions is None:
+        cos, sin = rotary_cos_sin(c, torch.arange(T), dtype)
+        cos, sin = cos[None, None], sin[None, None]   # unsqueeze over batch and heads
+        mask = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
+    else:
+        cos, sin = rotary_cos_sin(c, positions.reshape(-1), dtype)
+        cos, sin = cos.view(B, 1, T, hd), sin.view(B, 1, T, hd)
+        idx = torch.arange(T)
+        start = torch.where(positions < 0, idx[None], idx[None] - positions)   # [B, T]
+        keys = idx[None, None, :]
+        seen = (keys <= idx[None, :, None]) & (keys >= start[:, :, None])      # [B, Tq, Tk]
+        mask = torch.zeros(B, 1, T, T, dtype=dtype).masked_fill(~seen[:, None], float("-inf"))
     scaling = hd ** -0.5
     for l in range(c["num_hidden_layers"]):
         p = f"model.layers.{l}."
@@ -347,8 +360,8 @@ def _leaf_params(P, dtype):
     return {k: v.detach().to(dtype).clone().requires_grad_(True) for k, v in P.items()}
 
 
-def hf_causal_lm_loss(c, P, ids, labels, dtype):
-    logits = forward(c, P, ids, dtype)
+def hf_causal_lm_loss(c, P, ids, labels, dtype, positions=None):
+    logits = forward(c, P, ids, dtype, positions)
     V = logits.shape[-1]
     return torch.nn.functional.cross_entropy(
         logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
@@ -366,8 +379,9 @@ def cmd_grads(a):
     weights) so that the model loader reads them back."""
     c, P = load_model(a.model)
     ids, labels = parse_ids(a.ids), parse_ids(a.labels)
+    positions = parse_ids(a.positions) if getattr(a, "positions", None) else None
     L = _leaf_params(P, torch.float64)
-    loss = hf_causal_lm_loss(c, L, ids, labels, torch.float64)
+    loss = hf_causal_lm_loss(c, L, ids, labels, torch.float64, positions)
     loss.backward()
     _write_model_dir(c, {k: v.grad for k, v in L.items()}, a.out)
     with open(os.path.join(a.out, "loss.json"), "w") as f:
@@ -430,6 +444,9 @@ def add_training_commands(sub):
         p.add_argument("--labels", required=True, help="like ids; -100 where no loss is taken")
         p.add_argument("--out", required=True, help="output directory")
         p.set_defaults(fn=fn)
+        if name == "grads":
+            p.add_argument("--positions", help="like ids: packed rows, each token's position "
+                           "in its own sequence (-1 on padding); masks attention by sequence")
         if name == "train-steps":
             p.add_argument("--steps", type=int, default=5)
             p.add_argument("--lr", type=float, default=1e-3)

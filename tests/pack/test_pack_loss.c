@@ -4,7 +4,9 @@
  * gradients within 1e-5 relative (per tensor, to its largest element); both
  * also match the PyTorch oracle (tools/oracle.py grads: Hugging Face's
  * LlamaForCausalLM loss in f64 on the unpacked rows) within 1e-5 (loss) and
- * 1e-4 (gradients, the tolerance of the training oracle test). The layouts
+ * 1e-4 (gradients, the tolerance of the training oracle test), and so does
+ * the oracle run on the packed rows themselves (grads --positions: RoPE on
+ * the positions, a per-sequence attention mask in PyTorch). The layouts
  * come from batches.c, the code pack and train share. Also the layout itself
  * against hand-computed rows. */
 #include <math.h>
@@ -110,20 +112,60 @@ static double worst_rel(const sieve_llama_config *c, const float *g, const float
     return worst;
 }
 
+/* Writes the rows of b as oracle inputs: ids, HF labels (labels[t+1] =
+ * targets[t]: HF shifts inside the loss) and positions; "a,b;c,d" text. */
+static void oracle_files(const char *dir, const char *tag, const trn_batch *b, char **idf,
+                         char **labf, char **posf)
+{
+    int rows = (int)b->tokens.shape[0], T = (int)b->tokens.shape[1];
+    const int32_t *tok = b->tokens.data, *tg = b->targets.data, *ps = b->positions.data;
+    int32_t *labels = malloc(sizeof(int32_t) * rows * T);
+    size_t cap = (size_t)rows * T * 8 + 64;
+    char *t[3] = {malloc(cap), malloc(cap), malloc(cap)};
+    t[0][0] = t[1][0] = t[2][0] = 0;
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < T; i++) labels[r * T + i] = i ? tg[r * T + i - 1] : -100;
+        const int32_t *src[3] = {tok + r * T, labels + r * T, ps + r * T};
+        for (int j = 0; j < 3; j++) {
+            char *a = lt_ids_text(src[j], T);
+            strcat(strcat(t[j], r ? ";" : ""), a);
+            free(a);
+        }
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s-ids.txt", tag);
+    *idf = lt_write(dir, name, t[0]);
+    snprintf(name, sizeof name, "%s-labels.txt", tag);
+    *labf = lt_write(dir, name, t[1]);
+    snprintf(name, sizeof name, "%s-pos.txt", tag);
+    *posf = lt_write(dir, name, t[2]);
+    free(t[0]), free(t[1]), free(t[2]), free(labels);
+}
+
+static double read_loss(const char *gdir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/loss.json", gdir);
+    char *lj = sieve_test_read_file(path, NULL);
+    double v = lj && strstr(lj, "\"loss\": ") ? strtod(strstr(lj, "\"loss\": ") + 8, NULL) : NAN;
+    free(lj);
+    return v;
+}
+
 static void test_packed_loss_and_grads_equal_unpacked_and_oracle(void)
 {
     const sieve_kernels *k = sieve_kernels_cpu();
     sieve_err err = {{0}};
     char *dir = sieve_test_tmpdir("pack-loss");
     char *cfg = lt_write(dir, "cfg.json", config);
-    char mdir[512], gdir[512], path[600];
+    char mdir[512], gdir[512];
     snprintf(mdir, sizeof mdir, "%s/model", dir);
     snprintf(gdir, sizeof gdir, "%s/grads", dir);
     sieve_llama_config mc;
     char *cfg_text = sieve_test_read_file(cfg, NULL);
     REQUIRE(cfg_text && sieve_llama_config_parse(cfg_text, strlen(cfg_text), cfg, &mc, &err) == SIEVE_OK);
     free(cfg_text);
-    sieve_llama *m = NULL, *gref = NULL;
+    sieve_llama *m = NULL, *gref = NULL, *pref = NULL;
     REQUIRE(sieve_llama_new(&mc, &m, &err) == SIEVE_OK);
     sieve_llama_init(m, 7);
     REQUIRE(sieve_llama_save(m, mdir, SIEVE_F32, &err) == SIEVE_OK);
@@ -156,35 +198,34 @@ static void test_packed_loss_and_grads_equal_unpacked_and_oracle(void)
     CHECK_MSG(fabs(l_none - l_greedy) <= 1e-5, "loss none %.9f greedy %.9f", l_none, l_greedy);
     CHECK_MSG(rel <= 1e-5, "gradient of %s: worst relative diff %.3g", where, rel);
 
-    /* the oracle on the unpacked rows, HF labels: labels[t+1] = targets[t] */
-    int rows = (int)none.tokens.shape[0], T = (int)none.tokens.shape[1];
-    const int32_t *tok = none.tokens.data, *tg = none.targets.data;
-    int32_t *labels = malloc(sizeof(int32_t) * rows * T);
-    size_t cap = (size_t)rows * T * 8 + 64;
-    char *ids_s = malloc(cap), *lab_s = malloc(cap);
-    ids_s[0] = lab_s[0] = 0;
-    for (int r = 0; r < rows; r++) {
-        for (int t = 0; t < T; t++) labels[r * T + t] = t ? tg[r * T + t - 1] : -100;
-        char *a = lt_ids_text(tok + r * T, T), *b = lt_ids_text(labels + r * T, T);
-        strcat(strcat(ids_s, r ? ";" : ""), a);
-        strcat(strcat(lab_s, r ? ";" : ""), b);
-        free(a);
-        free(b);
-    }
-    char *idf = lt_write(dir, "ids.txt", ids_s), *labf = lt_write(dir, "labels.txt", lab_s);
-    REQUIRE(lt_oracle("grads --model %s --ids @%s --labels @%s --out %s", mdir, idf, labf, gdir) == 0);
+    /* the oracle on the unpacked rows (plain causal LM), and on the packed
+     * rows with their positions (its own document mask) */
+    char *idf, *labf, *posf, *pidf, *plabf, *pposf, pgdir[512];
+    snprintf(pgdir, sizeof pgdir, "%s/grads-packed", dir);
+    oracle_files(dir, "none", &none, &idf, &labf, &posf);
+    oracle_files(dir, "greedy", &greedy, &pidf, &plabf, &pposf);
+    char script[4096];
+    snprintf(script, sizeof script,
+             "grads --model %s --ids @%s --labels @%s --out %s\n"
+             "grads --model %s --ids @%s --labels @%s --positions @%s --out %s\n",
+             mdir, idf, labf, gdir, mdir, pidf, plabf, pposf, pgdir);
+    REQUIRE(lt_oracle_batch(script) == 0);
     REQUIRE(sieve_llama_load(gdir, &gref, &err) == SIEVE_OK);
-    snprintf(path, sizeof path, "%s/loss.json", gdir);
-    char *lj = sieve_test_read_file(path, NULL);
-    REQUIRE(lj && strstr(lj, "\"loss\": "));
-    double want = strtod(strstr(lj, "\"loss\": ") + 8, NULL);
+    REQUIRE(sieve_llama_load(pgdir, &pref, &err) == SIEVE_OK);
+    double want = read_loss(gdir), want_p = read_loss(pgdir);
     double rel_o = worst_rel(&m->cfg, g_greedy, gref->params, &where);
     printf("  oracle loss %.9f; packed gradients vs oracle: worst relative diff %.3g (%s)\n", want,
            rel_o, where);
     CHECK_MSG(fabs(l_greedy - want) <= 1e-5, "packed loss %.9f, oracle %.9f", l_greedy, want);
     CHECK_MSG(rel_o <= 1e-4, "packed gradient of %s vs oracle: %.3g", where, rel_o);
+    double rel_p = worst_rel(&m->cfg, g_greedy, pref->params, &where);
+    printf("  oracle on packed rows: loss %.9f; gradients: worst relative diff %.3g (%s)\n",
+           want_p, rel_p, where);
+    CHECK_MSG(fabs(l_greedy - want_p) <= 1e-5, "packed loss %.9f, packed oracle %.9f", l_greedy,
+              want_p);
+    CHECK_MSG(rel_p <= 1e-4, "packed gradient of %s vs packed oracle: %.3g", where, rel_p);
 
-    free(lj); free(idf); free(labf); free(ids_s); free(lab_s); free(labels);
+    free(idf); free(labf); free(posf); free(pidf); free(plabf); free(pposf);
     free(g_none); free(g_greedy);
     trn_batch_release(&none);
     trn_batch_release(&greedy);
@@ -193,6 +234,7 @@ static void test_packed_loss_and_grads_equal_unpacked_and_oracle(void)
     k->kctx_free(kc);
     sieve_llama_free(m);
     sieve_llama_free(gref);
+    sieve_llama_free(pref);
     free(cfg);
     char rm[600];
     snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
