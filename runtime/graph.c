@@ -6,7 +6,7 @@
 #include "graph.h"
 
 /* "records" and "records(a,b)" all connect; "tensor(any,2)" matches any dtype. */
-bool sieve_port_types_match(const char *out, const char *in)
+static bool one_type_matches(const char *out, const char *in)
 {
     if (!strncmp(out, "records", 7) && !strncmp(in, "records", 7))
         return true;
@@ -20,6 +20,38 @@ bool sieve_port_types_match(const char *out, const char *in)
         return dt && rk;
     }
     return strcmp(out, in) == 0;
+}
+
+/* The next alternative of a type that may be a union, "A | B" (a '|' inside
+ * parentheses, as in records(a|b), is part of one type): copied trimmed into
+ * buf; returns where the rest starts, or NULL after the last. */
+static const char *next_alternative(const char *t, char *buf, size_t cap)
+{
+    while (*t == ' ') t++;
+    size_t n = 0;
+    int depth = 0;
+    for (; *t && !(*t == '|' && depth == 0); t++) {
+        depth += *t == '(' ? 1 : *t == ')' ? -1 : 0;
+        if (n + 1 < cap) buf[n++] = *t;
+    }
+    while (n && buf[n - 1] == ' ') n--;
+    buf[n] = 0;
+    return *t ? t + 1 : NULL;
+}
+
+/* True when some alternative of `out` matches some alternative of `in`. */
+bool sieve_port_types_match(const char *out, const char *in)
+{
+    char o[256], i[256];
+    for (const char *po = out; po;) {
+        po = next_alternative(po, o, sizeof o);
+        for (const char *pi = in; pi;) {
+            pi = next_alternative(pi, i, sizeof i);
+            if (one_type_matches(o, i))
+                return true;
+        }
+    }
+    return false;
 }
 
 static int node_index(const sieve_graph *g, const char *name)

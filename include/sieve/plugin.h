@@ -31,7 +31,10 @@ extern "C" {
 
 /* Port types, as text: "records", "records(question,answer)" (the schema is
  * documentation: any records port connects to any other), "tensor(i32,2)",
- * "model" (a record batch holding one record {"model": "<HF directory>"}). */
+ * "model" (a record batch holding one record {"model": "<HF directory>"}).
+ * An input port may take alternatives, "records(query,response) | tensor(i32,2)":
+ * it connects to a producer of either, and the stage sees in->batch or
+ * in->tensor accordingly. */
 typedef struct sieve_port_desc {
     const char *name;
     const char *type;

@@ -1,5 +1,5 @@
 /* Stage `pack`: prompt/response records to token batches on one tensor
- * port, for `train-batches`. Tokenizing and batching move upstream of the
+ * port, for `train`. Tokenizing and batching move upstream of the
  * trainer and into the YAML (an ablation changes batching without C).
  *
  * process() turns every record into an example exactly as `train` does
@@ -179,7 +179,7 @@ static const sieve_param_desc pack_params[] = {
 static const sieve_stage_desc stages[] = {
     {
         .name = "pack",
-        .doc = "tokenize and batch prompt/response records into token tensors for train-batches",
+        .doc = "tokenize and batch prompt/response records into token tensors for train",
         .inputs = pack_in, .n_inputs = 1,
         .outputs = pack_out, .n_outputs = 1,
         .params = pack_params, .n_params = SIEVE_COUNTOF(pack_params),

@@ -1,15 +1,15 @@
-/* Stages `train` and `train-batches`: supervised fine-tuning (SFT, and RFT:
- * the same on more paths) of a LLaMA checkpoint on the CPU/CUDA kernel vtable.
+/* Stage `train`: supervised fine-tuning (SFT, and RFT: the same on more
+ * paths) of a LLaMA checkpoint on the CPU/CUDA kernel vtable.
  *
- * Sinks. `train` turns every input record into an example (examples.c:
- * prompt ids, response ids + EOS; loss on the response and EOS only) and at
- * flush() lays out the plan (data.c: seeded, length-grouped batches of
- * batch_size examples, every epoch) as steps of token rows (batches.c).
- * `train-batches` receives those steps from the `pack` stage instead, as
- * tensors (tokens, targets, positions per step), which pack makes with the
- * same code: for the same settings both stages train on the same rows and
- * end with the same weights, bit for bit. Rows that pack several sequences
- * (pack: greedy) train with document-masked attention.
+ * A sink with one input port that takes either of two streams. Records: each
+ * becomes an example (examples.c: prompt ids, response ids + EOS; loss on
+ * the response and EOS only) and flush() lays out the plan (data.c: seeded,
+ * length-grouped batches of batch_size examples, every epoch) as steps of
+ * token rows (batches.c). Tensors: the `pack` stage's steps (tokens,
+ * targets, positions per step), which pack makes with the same code, so for
+ * the same settings both streams train on the same rows and end with the
+ * same weights, bit for bit. Rows that pack several sequences (pack: greedy)
+ * train with document-masked attention.
  *
  * Training: micro-batches of micro_batch_size rows (gradients accumulate;
  * the loss is the mean over every target token of the step), global
@@ -43,11 +43,12 @@ typedef struct {
     double lr, wd, warmup_ratio, max_norm, beta1, beta2, eps;
     uint64_t seed;
     sieve_dtype save_dtype;
-    int from_records;         /* stage train (records) or train-batches (tensors) */
+    int from_records;         /* the input: 1 records, 0 pack's tensors, -1 none yet */
+    char data_given[160];     /* data params the user set (pack's, with tensors) */
     trn_examples ex;          /* records, until flush() lays them out as steps */
     trn_batch *steps;         /* [n_steps] the optimizer steps, in order */
     int64_t n_steps, cap_steps;
-    trn_batch part;           /* train-batches: the step being received */
+    trn_batch part;           /* tensors: the step being received */
     int n_part;               /* tensors of it received (tokens, targets, positions) */
 } train_state;
 
@@ -73,7 +74,7 @@ void train_destroy(void *p)
     free(s);
 }
 
-/* The parameters both stages share: model, optimizer, checkpoints, backend. */
+/* Model, optimizer, checkpoints, backend. */
 static sieve_status create_common(const sieve_params *p, sieve_ctx *ctx, train_state *s,
                                   sieve_err *err)
 {
@@ -117,7 +118,15 @@ sieve_status train_create(const sieve_params *p, sieve_ctx *ctx, void **state, s
     train_state *s = calloc(1, sizeof *s);
     if (!s) return sieve_fail(err, "out of memory");
     *state = s;
-    s->from_records = 1;
+    s->from_records = -1;
+    static const char *const data_params[] = {"epochs", "batch_size", "template", "max_len",
+                                              "group_by_length", "seed"};
+    for (int i = 0; i < SIEVE_COUNTOF(data_params); i++)
+        if (sieve_param_given(p, data_params[i])) {
+            size_t n = strlen(s->data_given);
+            snprintf(s->data_given + n, sizeof s->data_given - n, "%s'%s'", n ? ", " : "",
+                     data_params[i]);
+        }
     s->epochs = (int)sieve_param_int(p, "epochs");
     s->batch_size = (int)sieve_param_int(p, "batch_size");
     s->max_len = (int)sieve_param_int(p, "max_len");
@@ -133,15 +142,6 @@ sieve_status train_create(const sieve_params *p, sieve_ctx *ctx, void **state, s
     if (create_common(p, ctx, s, err)) return SIEVE_ERR;
     return trn_examples_init(&s->ex, s->model_dir, sieve_param_str(p, "template"), s->max_len,
                              s->m->cfg.vocab, s->m->cfg.eos_id, err);
-}
-
-sieve_status train_batches_create(const sieve_params *p, sieve_ctx *ctx, void **state,
-                                  sieve_err *err)
-{
-    train_state *s = calloc(1, sizeof *s);
-    if (!s) return sieve_fail(err, "out of memory");
-    *state = s;
-    return create_common(p, ctx, s, err);
 }
 
 static sieve_status push_step(train_state *s, trn_batch *b, sieve_err *err)
@@ -167,10 +167,16 @@ sieve_status train_process(void *p, const sieve_input *in, sieve_io *io, sieve_e
 {
     (void)io;
     train_state *s = p;
-    if (!in) return SIEVE_OK;
-    if (s->from_records != !!in->batch || (!in->batch && !in->tensor))
-        return sieve_fail(err, "%s takes %s", s->from_records ? "train" : "train-batches",
-                          s->from_records ? "records" : "pack's tensors, not records");
+    if (!in || (!in->batch && !in->tensor)) return SIEVE_OK;
+    if (s->from_records < 0) {   /* the first input decides */
+        s->from_records = in->batch != NULL;
+        if (!s->from_records && *s->data_given)
+            return sieve_fail(err, "params %s are pack's when train takes its tensors: set "
+                              "them on the pack stage", s->data_given);
+        if (!s->from_records) s->epochs = 0;   /* unknown: pack planned the steps */
+    }
+    if (s->from_records != (in->batch != NULL))
+        return sieve_fail(err, "the input mixes records and tensors: train takes one stream");
     if (in->batch) return trn_examples_add(&s->ex, in->batch, err);
     /* pack's stream: tokens, targets, positions, tokens, ... one step each */
     sieve_tensor *slot[3] = {&s->part.tokens, &s->part.targets, &s->part.positions};
@@ -287,6 +293,7 @@ sieve_status train_flush(void *p, sieve_io *io, sieve_err *err)
 {
     train_state *s = p;
     sieve_ctx *ctx = s->ctx;
+    if (s->from_records < 0) return sieve_fail(err, "no training input");
     if (s->from_records) {
         if (steps_from_examples(s, err)) return SIEVE_ERR;
         trn_examples_free(&s->ex);   /* the steps hold every token now */
@@ -392,7 +399,7 @@ sieve_status train_flush(void *p, sieve_io *io, sieve_err *err)
         snprintf(extra, sizeof extra, "loss %.4f lr %.3g tok/s %.0f eta %s", loss, lr, tps, etas);
         sieve_progress(ctx, step + 1, total, "step", extra);
         char ep[48] = "";
-        if (s->epochs)   /* train-batches does not know the epochs */
+        if (s->epochs)   /* unknown with pack's tensors */
             snprintf(ep, sizeof ep, "\"epoch\": %.4f, ",
                      (double)(step + 1) * s->epochs / (double)total);
         snprintf(metric, sizeof metric, "{\"step\": %lld, %s\"loss\": %.6f, "

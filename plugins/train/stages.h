@@ -5,8 +5,6 @@
 #include "sieve/plugin.h"
 
 sieve_status train_create(const sieve_params *p, sieve_ctx *ctx, void **state, sieve_err *err);
-sieve_status train_batches_create(const sieve_params *p, sieve_ctx *ctx, void **state,
-                                  sieve_err *err);
 sieve_status train_process(void *p, const sieve_input *in, sieve_io *io, sieve_err *err);
 sieve_status train_flush(void *p, sieve_io *io, sieve_err *err);
 void train_destroy(void *p);

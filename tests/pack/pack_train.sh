@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# pack -> train-batches end to end (sieve run, a tiny model):
-# - pack: none then train-batches ends with the weights of `train` on the same
-#   records and settings, byte for byte (same rows, same order, same code);
-# - every tensor pack emits crosses to train-batches and is released exactly
+# pack -> train end to end (sieve run, a tiny model):
+# - pack: none then train on its tensors ends with the weights of train on the
+#   same records and settings, byte for byte (same rows, same order, same code);
+# - every tensor pack emits crosses to train and is released exactly
 #   once (a counting tap between them; the ASan build runs this too);
 # - pack: greedy fills rows with more real tokens and its first step's loss
 #   equals the unpacked one's within 1e-5 (document masking is exact);
-# - train-batches refuses a stream that is not tokens, targets, positions.
+# - train refuses a stream that is not tokens, targets, positions, and data
+#   params (pack's) set on train beside pack's tensors.
 # usage: pack_train.sh TAP_PLUGIN_DIR
 set -u
 SIEVE=${SIEVE_BIN:?run under ctest}
@@ -51,7 +52,7 @@ stages:
   pack: {plugin: pack, input: data, params: {model: $T/m0, seq_len: 40, batch_size: 8,
          epochs: $3, seed: 5, pack: $2}}
   tap: {plugin: test-tensor-tap, input: pack}
-  sft: {plugin: train-batches, input: tap, params: {model: $T/m0, output: "{run}/model", $COMMON}}
+  sft: {plugin: train, input: tap, params: {model: $T/m0, output: "{run}/model", $COMMON}}
 Y
 }
 packed_yaml none none 3
@@ -63,9 +64,9 @@ packed_yaml greedy greedy 3
 R=$(echo "$T"/r/rec/*) N=$(echo "$T"/n/none/*) G=$(echo "$T"/g/greedy/*)
 
 if [ -f "$R/model/model.safetensors" ] && cmp -s "$R/model/model.safetensors" "$N/model/model.safetensors"; then
-    ok pack_none_then_train_batches_gives_train_weights_byte_for_byte
+    ok pack_none_then_train_on_tensors_gives_train_on_records_weights_byte_for_byte
 else
-    bad pack_none_then_train_batches_gives_train_weights_byte_for_byte
+    bad pack_none_then_train_on_tensors_gives_train_on_records_weights_byte_for_byte
 fi
 
 # every tensor pack emitted passed the tap and was released once
@@ -101,17 +102,27 @@ pipeline: bad
 stages:
   nums: {plugin: test-count, params: {n: 10}}
   ids: {plugin: test-tensor-out, input: nums}
-  sft: {plugin: train-batches, input: ids, params: {model: $T/m0, output: "{run}/model"}}
+  sft: {plugin: train, input: ids, params: {model: $T/m0, output: "{run}/model"}}
 Y
 if [ -f "$SIEVE_BUILD_DIR/test-plugins/testkit.so" ]; then
     SIEVE_PLUGIN_PATH="$SIEVE_PLUGIN_PATH:$SIEVE_BUILD_DIR/test-plugins" \
         "$SIEVE" run -q "$T/bad.yaml" --runs-dir "$T/b" 2>"$T/bad.err"
     st=$?
     if [ $st -ne 0 ] && grep -q "expected tensor 'tokens'" "$T/bad.err"; then
-        ok train_batches_refuses_a_stream_of_other_tensors
+        ok train_refuses_a_stream_of_other_tensors
     else
-        bad train_batches_refuses_a_stream_of_other_tensors "status $st" "$(tail -3 "$T/bad.err")"
+        bad train_refuses_a_stream_of_other_tensors "status $st" "$(tail -3 "$T/bad.err")"
     fi
+fi
+
+# data params belong to pack when train takes its tensors
+sed 's/save_every: 0}}/save_every: 0, epochs: 2}}/' "$T/none.yaml" >"$T/both.yaml"
+if "$SIEVE" run -q "$T/both.yaml" --runs-dir "$T/both" 2>"$T/both.err"; then
+    bad train_refuses_data_params_beside_packs_tensors "it ran"
+elif grep -q "params 'epochs' are pack's" "$T/both.err"; then
+    ok train_refuses_data_params_beside_packs_tensors
+else
+    bad train_refuses_data_params_beside_packs_tensors "$(tail -3 "$T/both.err")"
 fi
 
 echo "$passed passed, $failed failed"

@@ -39,6 +39,22 @@ stages:
 Y
 expect port_type_mismatch_names_both_ends 2 "mismatch.yaml:5:[0-9]+: type mismatch: ids.ids is tensor\(i32,2\) but feats.x takes tensor\(f32,2\)" -- "$SIEVE" validate "$T/mismatch.yaml"
 
+cat >"$T/either_ok.yaml" <<'Y'
+pipeline: p
+stages:
+  nums: {plugin: test-count}
+  x: {plugin: test-either-in, input: nums}
+Y
+expect port_with_alternatives_takes_records 0 "" -- "$SIEVE" validate "$T/either_ok.yaml"
+cat >"$T/either_bad.yaml" <<'Y'
+pipeline: p
+stages:
+  nums: {plugin: test-count}
+  ids: {plugin: test-tensor-out, input: nums}
+  x: {plugin: test-either-in, input: ids}
+Y
+expect port_with_alternatives_refuses_other_types 2 "either_bad.yaml:5:[0-9]+: type mismatch: ids.ids is tensor\(i32,2\) but x.in takes tensor\(f32,2\) \| records\(x\|y\)" -- "$SIEVE" validate "$T/either_bad.yaml"
+
 cat >"$T/records2tensor.yaml" <<'Y'
 pipeline: p
 stages:

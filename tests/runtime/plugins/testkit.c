@@ -139,6 +139,8 @@ static const sieve_port_desc rout[] = {{"out", "records", NULL}};
 static const sieve_port_desc tout[] = {{"ids", "tensor(i32,2)", "token ids"}};
 static const sieve_port_desc tin[] = {{"ids", "tensor(i32,2)", "token ids"}};
 static const sieve_port_desc tin_f32[] = {{"x", "tensor(f32,2)", "features"}};
+/* alternatives; the '|' inside records(..) is part of one type */
+static const sieve_port_desc either_in[] = {{"in", "tensor(f32,2) | records(x|y)", NULL}};
 static const sieve_param_desc params[] = {
     {"n", SIEVE_P_INT, "1000", "records to emit"},
     {"fail_at", SIEVE_P_INT, "-1", "fail after this many records (-1: never)"},
@@ -156,6 +158,8 @@ static const sieve_stage_desc stages[] = {
      tensor_in_process, tensor_in_flush, kit_destroy},
     {"test-f32-in", "Takes f32 tensors (for type checks)", tin_f32, 1, rout, 1, params, 3, 0,
      kit_create, tensor_in_process, NULL, kit_destroy},
+    {"test-either-in", "Takes f32 tensors or records (for type checks)", either_in, 1, rout, 1,
+     params, 3, 0, kit_create, tensor_in_process, NULL, kit_destroy},
 };
 
 SIEVE_PLUGIN_DEFINE("testkit", "0.1.0", stages)
