@@ -7,16 +7,10 @@
 # the CPU-emulated build (EMU_SO), the GPU half runs against that build,
 # installed as kernels-cuda.so in a plugin directory searched first.
 # usage: cuda_backend.sh PROBE [EMU_SO]   (PROBE: the kcuda_probe executable)
-set -u
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 PROBE=$1
 EMU_SO=${2:-}
-SIEVE=${SIEVE_BIN:?run under ctest}
 [ -e "$SIEVE_PLUGIN_PATH/kernels-cuda.so" ] || { echo "SKIP: kernels-cuda was not built (no nvcc)"; exit 77; }
-T=$(mktemp -d /tmp/sieve-cuda-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; shift; for l in "$@"; do echo "     $l"; done; }
 
 "$SIEVE" plugins >"$T/plugins" 2>&1
 grep -q "^kernels-cuda  (kernel backend" "$T/plugins" && ok plugins_lists_kernels_cuda \
@@ -82,5 +76,4 @@ if [ "$gpu" -eq 77 ] && [ -n "$EMU_SO" ] && [ -e "$EMU_SO" ]; then
     rc=$?
     gpu_checks emulator
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -9,17 +9,8 @@
 # - train refuses a stream that is not tokens, targets, positions, and data
 #   params (pack's) set on train beside pack's tensors.
 # usage: pack_train.sh TAP_PLUGIN_DIR
-set -u
-SIEVE=${SIEVE_BIN:?run under ctest}
-SRC=${SIEVE_SOURCE_DIR:?}
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 export SIEVE_PLUGIN_PATH="$SIEVE_PLUGIN_PATH:$1"
-PY=/usr/bin/python3
-T=$(mktemp -d /tmp/sieve-test-pack-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; shift; for l in "$@"; do echo "     $l"; done; }
 
 cat >"$T/cfg.json" <<'J'
 {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -125,5 +116,4 @@ else
     bad train_refuses_data_params_beside_packs_tensors "$(tail -3 "$T/both.err")"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

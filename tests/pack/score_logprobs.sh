@@ -4,13 +4,8 @@
 # logprobs (which tests/llama checks against the PyTorch oracle); tensors
 # crossing to the consumer are released once (counting tap).
 # usage: score_logprobs.sh TEST_PLUGIN_DIR
-set -u
-SIEVE=${SIEVE_BIN:?run under ctest}
-SRC=${SIEVE_SOURCE_DIR:?}
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 export SIEVE_PLUGIN_PATH="$SIEVE_PLUGIN_PATH:$1"
-PY=/usr/bin/python3
-T=$(mktemp -d /tmp/sieve-test-scoret-XXXXXX)
-trap 'rm -rf "$T"' EXIT
 cat >"$T/cfg.json" <<'J'
 {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
  "num_key_value_heads": 2, "vocab_size": 40}

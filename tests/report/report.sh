@@ -2,7 +2,7 @@
 # The report stage: evaluation entries, counted data streams, the gain with the
 # standard error of the difference (checked against Python's arithmetic), and
 # the plots.
-. "$SIEVE_SOURCE_DIR/tests/runtime/lib.sh"
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 PY=/usr/bin/python3
 printf '{"accuracy": 0.70, "n": 1000, "ci95": [0.67, 0.73]}\n' >"$T/sft.jsonl"
 printf '{"accuracy": 0.76, "n": 1000}\n' >"$T/rft.jsonl"

@@ -2,7 +2,7 @@
 # Every kind of bad input gets a clear error (file, line, field) and the right
 # exit status, never a crash.
 # usage: cli_errors.sh TEST_PLUGIN_DIR BAD_PLUGIN_DIR
-. "$(dirname "$0")/lib.sh"
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 export SIEVE_PLUGIN_PATH="$SIEVE_PLUGIN_PATH:$1"
 BAD_DIR=$2
 GSM=${SIEVE_SHARED_DATA:?}/gsm8k/train.jsonl

@@ -2,7 +2,7 @@
 # The example plugin in tests/example-plugin builds outside the tree with only
 # the installed headers and `pkg-config sieve`, and runs in a pipeline of the
 # installed sieve.
-. "$(dirname "$0")/lib.sh"
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 BUILD=${SIEVE_BUILD_DIR:?}
 SRC=${SIEVE_SOURCE_DIR:?}
 cmake --install "$BUILD" --prefix "$T/prefix" >"$T/install.log" 2>&1 || bad install "$(tail -5 "$T/install.log")"

@@ -3,7 +3,7 @@
 # and split are deterministic for a seed; fan-out and fan-in; tensors through
 # the rings; kill -9 then --resume loses and duplicates nothing.
 # usage: pipelines.sh TEST_PLUGIN_DIR
-. "$(dirname "$0")/lib.sh"
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 export SIEVE_PLUGIN_PATH="$SIEVE_PLUGIN_PATH:$1"
 GSM=${SIEVE_SHARED_DATA:?}/gsm8k/train.jsonl
 PY=/usr/bin/python3

@@ -6,18 +6,9 @@
 # and 1 or 2 threads, eos and stop strings end completions as HF does, a run
 # killed with -9 at random moments and resumed equals an uninterrupted one,
 # and the alpaca template is the RFT paper's text.
-set -u
-SIEVE=${SIEVE_BIN:?run under ctest}
-SRC=${SIEVE_SOURCE_DIR:?}
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 GSM=${SIEVE_SHARED_DATA:?}/gsm8k/train.jsonl
 TOKM=${SIEVE_SHARED_DATA}/tokenizer/llama2/tokenizer.model
-PY=/usr/bin/python3
-T=$(mktemp -d /tmp/sieve-sample-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; shift; for l in "$@"; do echo "     $l"; done; }
 
 # A small GQA model over LLaMA-2's 32000-piece tokenizer; a wide init std
 # spreads the logits so greedy choices are far from ties.
@@ -206,5 +197,4 @@ P
 echo '{"x": 1}' | "$SIEVE" stage prompt >/dev/null 2>"$T/err" && bad missing_field_is_an_error \
     || { grep -q "no text field 'query'" "$T/err" && ok missing_field_is_an_error || bad missing_field_is_an_error "$(cat "$T/err")"; }
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

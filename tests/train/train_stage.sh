@@ -9,16 +9,7 @@
 # - the learning rate follows Hugging Face's warmup + cosine schedule;
 # - text records: the Alpaca prompt is masked, the response and EOS carry the
 #   loss (token counts from the sentencepiece library itself).
-set -u
-SIEVE=${SIEVE_BIN:?run under ctest}
-SRC=${SIEVE_SOURCE_DIR:?}
-PY=/usr/bin/python3
-T=$(mktemp -d /tmp/sieve-test-train-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; shift; for l in "$@"; do echo "     $l"; done; }
+. "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 
 cat >"$T/cfg.json" <<'J'
 {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -198,5 +189,4 @@ P
     && [ "$(grep -c '"step"' "$T"/sft/sft/*/metrics.jsonl)" -eq 3 ] \
     && ok sft_pipeline_trains_gsm8k_records_into_a_checkpoint || bad sft_pipeline_trains_gsm8k_records_into_a_checkpoint "$(cat "$T/sft.err")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

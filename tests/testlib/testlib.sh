@@ -1,7 +1,10 @@
-# Shared helpers for the runtime's shell tests: a temp dir, checks that count
-# failures, and a closing "N passed, N failed" line.
+# Shared helpers for the shell tests (sourced; ctest sets the SIEVE_* variables):
+# a temp dir, checks that count failures, and a closing "N passed, N failed"
+# line (finish).
 set -u
 SIEVE=${SIEVE_BIN:?run under ctest}
+SRC=${SIEVE_SOURCE_DIR:?run under ctest}
+PY=/usr/bin/python3
 T=$(mktemp -d /tmp/sieve-test-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 passed=0
