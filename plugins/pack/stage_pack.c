@@ -97,53 +97,63 @@ static sieve_status pack_process(void *p, const sieve_input *in, sieve_io *io, s
     return in && in->batch ? trn_examples_add(&s->ex, in->batch, err) : SIEVE_OK;
 }
 
+/* What pack_flush counts over the steps it emits. */
+typedef struct {
+    pack_state *s;
+    sieve_io *io;
+    int64_t real, slots, slots_none, rows, tensors;
+} emit_job;
+
+/* Emits one step's three tensors (each is moved; on failure the rest is
+ * released here) and counts its tokens. */
+static sieve_status emit_step(void *arg, trn_batch *b, const int64_t *idx, int n, sieve_err *err)
+{
+    (void)err;
+    emit_job *j = arg;
+    int longest = 0;
+    for (int i = 0; i < n; i++) {
+        int len = j->s->ex.ex[idx[i]].len;
+        longest = len > longest ? len : longest;
+    }
+    int64_t tok, tgt;
+    trn_batch_count(b, &tok, &tgt);
+    j->real += tok;
+    j->slots += sieve_tensor_numel(&b->tokens);
+    j->slots_none += (int64_t)n * longest;
+    j->rows += b->tokens.shape[0];
+    sieve_tensor *t[3] = {&b->tokens, &b->targets, &b->positions};
+    sieve_status st = SIEVE_OK;
+    for (int k = 0; k < 3 && !st; k++) {
+        st = sieve_emit_tensor(j->io, 0, t[k]);
+        j->tensors += !st;
+    }
+    trn_batch_release(b);
+    return st;
+}
+
 static sieve_status pack_flush(void *p, sieve_io *io, sieve_err *err)
 {
     pack_state *s = p;
     if (s->ex.skipped)
         sieve_log(s->ctx, SIEVE_LOG_WARN, "%lld records had no response token within seq_len "
                   "%d and were skipped", (long long)s->ex.skipped, s->seq_len);
-    if (s->ex.n == 0) return sieve_fail(err, "no training examples in the input");
-    trn_plan plan;
-    if (trn_plan_make(s->ex.ex, s->ex.n, s->epochs, s->batch_size, s->seed, s->sort, &plan, err))
-        return SIEVE_ERR;
-    sieve_status st = SIEVE_OK;
-    int64_t real = 0, slots = 0, slots_none = 0, rows = 0, tensors = 0;
-    for (int64_t i = 0; i < plan.n_steps && !st; i++) {
-        const int64_t *idx = plan.order + i * s->batch_size;
-        int n = 0, longest = 0;
-        for (; n < s->batch_size && idx[n] >= 0; n++)
-            longest = s->ex.ex[idx[n]].len > longest ? s->ex.ex[idx[n]].len : longest;
-        trn_batch b;
-        st = trn_batch_make(s->ex.ex, idx, n, s->greedy ? s->seq_len : 0, &b, err);
-        if (st) break;
-        int64_t tok, tgt;
-        trn_batch_count(&b, &tok, &tgt);
-        real += tok;
-        slots += sieve_tensor_numel(&b.tokens);
-        slots_none += (int64_t)n * longest;
-        rows += b.tokens.shape[0];
-        /* emit moves each tensor (it is left released); on failure the rest is ours */
-        sieve_tensor *t[3] = {&b.tokens, &b.targets, &b.positions};
-        for (int j = 0; j < 3 && !st; j++) {
-            st = sieve_emit_tensor(io, 0, t[j]);
-            tensors += !st;
-        }
-        trn_batch_release(&b);
-    }
-    trn_plan_free(&plan);
+    emit_job j = {s, io, 0, 0, 0, 0, 0};
+    int64_t n_steps;
+    sieve_status st = trn_steps(&s->ex, s->epochs, s->batch_size, s->seed, s->sort,
+                                s->greedy ? s->seq_len : 0, emit_step, &j, &n_steps, err);
     if (st) return st;
-    double share = slots ? (double)real / (double)slots : 0.0;
-    double share_none = slots_none ? (double)real / (double)slots_none : 0.0;
+    int64_t real = j.real, rows = j.rows, tensors = j.tensors;
+    double share = j.slots ? (double)real / (double)j.slots : 0.0;
+    double share_none = j.slots_none ? (double)real / (double)j.slots_none : 0.0;
     sieve_log(s->ctx, SIEVE_LOG_INFO, "pack %s: %lld examples, %lld steps, %lld rows, %lld "
               "tensors; non-padding share %.4f (pack none: %.4f)", s->greedy ? "greedy" : "none",
-              (long long)s->ex.n, (long long)plan.n_steps, (long long)rows, (long long)tensors,
+              (long long)s->ex.n, (long long)n_steps, (long long)rows, (long long)tensors,
               share, share_none);
     char m[400];
     snprintf(m, sizeof m, "{\"pack\": \"%s\", \"examples\": %lld, \"steps\": %lld, \"rows\": %lld, "
              "\"tensors\": %lld, \"tokens\": %lld, \"non_padding_share\": %.6f, "
              "\"non_padding_share_none\": %.6f}", s->greedy ? "greedy" : "none",
-             (long long)s->ex.n, (long long)plan.n_steps, (long long)rows, (long long)tensors,
+             (long long)s->ex.n, (long long)n_steps, (long long)rows, (long long)tensors,
              (long long)real, share, share_none);
     sieve_metric(s->ctx, m);
     return SIEVE_OK;

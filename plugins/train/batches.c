@@ -241,3 +241,25 @@ int trn_batch_rows(const trn_batch *b, int r0, int nb, int32_t *ids, int32_t *tg
         }
     return T;
 }
+
+sieve_status trn_steps(const trn_examples *e, int epochs, int batch_size, uint64_t seed,
+                       int group, int pack_len, trn_step_fn fn, void *arg, int64_t *n_steps,
+                       sieve_err *err)
+{
+    *n_steps = 0;
+    if (e->n == 0) return sieve_fail(err, "no training examples in the input");
+    trn_plan plan;
+    if (trn_plan_make(e->ex, e->n, epochs, batch_size, seed, group, &plan, err)) return SIEVE_ERR;
+    *n_steps = plan.n_steps;
+    sieve_status st = SIEVE_OK;
+    for (int64_t i = 0; i < plan.n_steps && !st; i++) {
+        const int64_t *idx = plan.order + i * batch_size;
+        int n = 0;
+        while (n < batch_size && idx[n] >= 0) n++;
+        trn_batch b;
+        st = trn_batch_make(e->ex, idx, n, pack_len, &b, err);
+        if (!st) st = fn(arg, &b, idx, n, err);
+    }
+    trn_plan_free(&plan);
+    return st;
+}

@@ -144,8 +144,11 @@ sieve_status train_create(const sieve_params *p, sieve_ctx *ctx, void **state, s
                              s->m->cfg.vocab, s->m->cfg.eos_id, err);
 }
 
-static sieve_status push_step(train_state *s, trn_batch *b, sieve_err *err)
+static sieve_status push_step(void *arg, trn_batch *b, const int64_t *idx, int n, sieve_err *err)
 {
+    (void)idx;
+    (void)n;
+    train_state *s = arg;
     if (s->n_steps == s->cap_steps) {
         int64_t cap = s->cap_steps ? s->cap_steps * 2 : 256;
         trn_batch *n = realloc(s->steps, (size_t)cap * sizeof *n);
@@ -193,7 +196,7 @@ sieve_status train_process(void *p, const sieve_input *in, sieve_io *io, sieve_e
         trn_batch_release(&s->part);
         return SIEVE_ERR;
     }
-    return push_step(s, &s->part, err);
+    return push_step(s, &s->part, NULL, 0, err);
 }
 
 /* train: the plan over the examples, each step laid out one example a row. */
@@ -202,19 +205,9 @@ static sieve_status steps_from_examples(train_state *s, sieve_err *err)
     if (s->ex.skipped)
         sieve_log(s->ctx, SIEVE_LOG_WARN, "%lld records had no response token within max_len "
                   "%d and were skipped", (long long)s->ex.skipped, s->max_len);
-    if (s->ex.n == 0) return sieve_fail(err, "no training examples in the input");
-    trn_plan plan;
-    if (trn_plan_make(s->ex.ex, s->ex.n, s->epochs, s->batch_size, s->seed, s->group, &plan,
-                      err))
-        return SIEVE_ERR;
-    sieve_status st = SIEVE_OK;
-    for (int64_t i = 0; i < plan.n_steps && !st; i++) {
-        trn_batch b;
-        st = trn_batch_make(s->ex.ex, plan.order + i * s->batch_size, s->batch_size, 0, &b, err);
-        if (!st) st = push_step(s, &b, err);
-    }
-    trn_plan_free(&plan);
-    return st;
+    int64_t n_steps;
+    return trn_steps(&s->ex, s->epochs, s->batch_size, s->seed, s->group, 0, push_step, s,
+                     &n_steps, err);
 }
 
 /* ---- training ---- */

@@ -106,6 +106,15 @@ typedef struct trn_batch {
 sieve_status trn_batch_make(const trn_example *ex, const int64_t *idx, int n, int pack_len,
                             trn_batch *b, sieve_err *err);
 void trn_batch_release(trn_batch *b);
+/* Every step of the plan over e's examples (trn_plan_make: epochs, batch_size,
+ * seed, group), laid out by trn_batch_make with pack_len and handed to fn
+ * with the step's example indices idx[0..n); fn takes the batch over. Fails
+ * when there are no examples. *n_steps: the plan's steps. */
+typedef sieve_status (*trn_step_fn)(void *arg, trn_batch *b, const int64_t *idx, int n,
+                                    sieve_err *err);
+sieve_status trn_steps(const trn_examples *e, int epochs, int batch_size, uint64_t seed,
+                       int group, int pack_len, trn_step_fn fn, void *arg, int64_t *n_steps,
+                       sieve_err *err);
 /* Checks a batch made elsewhere: names, dtype, equal shapes, ids below vocab,
  * rows of sequences then padding, no target on padding. */
 sieve_status trn_batch_check(const trn_batch *b, int vocab, sieve_err *err);
