@@ -59,8 +59,8 @@ static void add_raw(sieve_raw_param *raw, int *n, char **store, const char *kv)
 }
 
 /* Runs one stage over stdin. params: name=value strings. */
-static int run_one(const char *stage, char **kvs, int n_kvs, const char *run_dir, size_t batch_size,
-                   int verbosity)
+static int run_one(const char *stage, char **kvs, int n_kvs, const char *run_dir,
+                   const char *metrics_path, size_t batch_size, int verbosity)
 {
     sieve_registry reg;
     sieve_err err = {{0}};
@@ -90,11 +90,18 @@ static int run_one(const char *stage, char **kvs, int n_kvs, const char *run_dir
         rc = 2;
         goto out;
     }
+    FILE *metrics = NULL;
+    if (metrics_path && !(metrics = fopen(metrics_path, "a"))) {
+        fprintf(stderr, "sieve stage: cannot open --metrics file '%s': %s\n", metrics_path,
+                strerror(errno));
+        rc = 2;
+        goto out;
+    }
     atomic_int stop;
     atomic_init(&stop, 0);
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     sieve_ctx ctx = {.stage = (char *)stage, .pipeline = "stage", .run_dir = (char *)run_dir,
-                     .stop = &stop, .lock = &lock, .verbosity = verbosity,
+                     .stop = &stop, .lock = &lock, .verbosity = verbosity, .metrics = metrics,
                      .load_kernels = sieve_exec_load_kernels, .rt = &reg};
     stdout_sink sink = {0};
     sieve_io io = {write_out, &sink};
@@ -143,6 +150,8 @@ static int run_one(const char *stage, char **kvs, int n_kvs, const char *run_dir
         d->destroy(state);
     fflush(stdout);
     free(sink.buf);
+    if (metrics)
+        fclose(metrics);
     if (st != SIEVE_OK) {
         fprintf(stderr, "sieve: stage '%s': %s\n", stage, err.msg[0] ? err.msg : "failed");
         rc = 1;
@@ -163,14 +172,16 @@ out:
 int sieve_cmd_stage(int argc, char **argv)
 {
     if (argc < 2 || sieve_wants_help(argc, argv)) {
-        puts("usage: sieve stage NAME [--param key=value]... [--run-dir DIR] [--batch N] [-q]\n\n"
+        puts("usage: sieve stage NAME [--param key=value]... [--run-dir DIR] [--metrics FILE]\n"
+             "                   [--batch N] [-q]\n\n"
              "Runs one stage on this thread: JSONL records on stdin (one object per line) go to\n"
              "its first input port in batches of N (256); what it emits on its first output port\n"
              "is written to stdout as JSONL. A source stage (no inputs) ignores stdin. {run} in\n"
-             "path parameters means DIR (.). 'sieve plugins NAME' lists the parameters.");
+             "path parameters means DIR (.). --metrics appends the stage's metric lines (as in\n"
+             "a run's metrics.jsonl) to FILE. 'sieve plugins NAME' lists the parameters.");
         return argc < 2 ? 2 : 0;
     }
-    const char *stage = NULL, *run_dir = ".";
+    const char *stage = NULL, *run_dir = ".", *metrics = NULL;
     size_t batch = 256;
     int verbosity = 1;
     char **kvs = calloc((size_t)argc, sizeof *kvs);
@@ -182,6 +193,8 @@ int sieve_cmd_stage(int argc, char **argv)
             kvs[n++] = argv[i] + 8;
         else if (!strcmp(argv[i], "--run-dir") && i + 1 < argc)
             run_dir = argv[++i];
+        else if (!strcmp(argv[i], "--metrics") && i + 1 < argc)
+            metrics = argv[++i];
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
             batch = (size_t)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
@@ -199,7 +212,7 @@ int sieve_cmd_stage(int argc, char **argv)
         free(kvs);
         return 2;
     }
-    int rc = run_one(stage, kvs, n, run_dir, batch, verbosity);
+    int rc = run_one(stage, kvs, n, run_dir, metrics, batch, verbosity);
     free(kvs);
     return rc;
 }
@@ -232,5 +245,5 @@ int sieve_cmd_model(int argc, char **argv)
         kvs[n] = bufs[n];
         n++;
     }
-    return run_one("model-init", kvs, n, ".", 1, 1);
+    return run_one("model-init", kvs, n, ".", NULL, 1, 1);
 }

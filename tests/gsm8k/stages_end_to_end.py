@@ -62,6 +62,22 @@ for name in ["conformance.jsonl", "edge_cases.jsonl"]:
           f"gsm8k-check agrees with the paper on {agree}/{len(recs)} of {name}")
     check(kept_fields, f"gsm8k-check passes the other fields of {name} through")
 
+# `sieve stage --metrics FILE` keeps the stage's metric line: its counts are the paper's
+recs = read_jsonl(os.path.join(DATA, "checker", "conformance.jsonl"))
+with tempfile.TemporaryDirectory() as tmp:
+    mpath = os.path.join(tmp, "metrics.jsonl")
+    given = [{k: v for k, v in r.items() if k not in ("extracted", "correct", "equations_valid")}
+             for r in recs]
+    r = subprocess.run([SIEVE, "stage", "gsm8k-check", "-q", "--metrics", mpath],
+                       input="".join(json.dumps(x) + "\n" for x in given), capture_output=True,
+                       text=True)
+    lines = read_jsonl(mpath) if os.path.exists(mpath) else []
+    want = {"stage": "gsm8k-check", "completions": len(recs),
+            "correct": sum(1 for x in recs if x["correct"]),
+            "equations_valid": sum(1 for x in recs if x["equations_valid"])}
+    check(r.returncode == 0 and len(lines) == 1 and all(lines[0].get(k) == v for k, v in want.items()),
+          f"sieve stage --metrics writes the stage's metric line ({want['correct']} correct of {len(recs)})")
+
 # gold from the answer text when there is no gold_answer
 rc, out, _ = stage("gsm8k-check", [{"answer": "so <<2+2=4>>4\n#### 1,004", "completion": "#### 1004"}])
 check(rc == 0 and out and out[0]["correct"] is True, "gold taken from the 'answer' text by the same rule")
