@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "simd_exp.h"
+
 #if defined(__FMA__)
 #include <immintrin.h>
 typedef __m256 v8f;
@@ -69,52 +71,8 @@ static inline void v8_hsum8(float out[8], const v8f a[8])
 #endif
 }
 
-/* exp(x) per lane (Cephes expf: Cody-Waite reduction by ln 2, degree-6
- * polynomial; about 2 ulp), x clamped to [-87, 88]. */
-static inline v8f v8_exp(v8f x)
-{
-#if defined(__FMA__)
-    /* The same steps as the generic lane loop below, in AVX2 (no FMA:
-     * separate multiplies and adds, as written there). */
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
-    __m256 n = _mm256_floor_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                             _mm256_set1_ps(0.5f)));
-    __m256 f = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f)));
-    f = _mm256_sub_ps(f, _mm256_mul_ps(n, _mm256_set1_ps(-2.12194440e-4f)));
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(5.0000001201e-1f));
-    __m256 y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, f), f), f),
-                             _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
-#else
-    float l[8], r[8];
-    memcpy(l, &x, sizeof l);
-    for (int i = 0; i < 8; i++) {
-        float a = l[i] < -87.0f ? -87.0f : l[i] > 88.0f ? 88.0f : l[i];
-        float n = __builtin_floorf(a * 1.44269504088896341f + 0.5f);
-        float f = a - n * 0.693359375f;
-        f = f - n * -2.12194440e-4f;
-        float p = 1.9875691500e-4f;
-        p = p * f + 1.3981999507e-3f;
-        p = p * f + 8.3334519073e-3f;
-        p = p * f + 4.1665795894e-2f;
-        p = p * f + 1.6666665459e-1f;
-        p = p * f + 5.0000001201e-1f;
-        float y = p * f * f + f + 1.0f;
-        unsigned bits = (unsigned)((int)n + 127) << 23;
-        float s;
-        memcpy(&s, &bits, sizeof s);
-        r[i] = y * s;
-    }
-    v8f out;
-    memcpy(&out, r, sizeof out);
-    return out;
-#endif
-}
+/* exp(x) per lane: the shared Cephes expf of plugins/simd (the CPU kernels
+ * use the same bits). */
+static inline v8f v8_exp(v8f x) { return (v8f)simd_exp8((simd_f8)x); }
 
 #endif

@@ -1,0 +1,76 @@
+/* exp() for 8 floats at a time (GCC vector extensions) and the same steps for
+ * one float, so vector bodies and scalar tails agree bit for bit. Shared by
+ * the plugins that compute softmax weights (kernels-cpu, sample); header only,
+ * not installed.
+ *
+ * Cephes' expf: x = n ln2 + r, |r| <= ln2/2 (Cody-Waite split of ln 2), a
+ * degree-6 polynomial for e^r, then scaling by 2^n through the exponent bits.
+ * About 1 ulp on [-87, 88]; inputs below -87.34 give ~1e-38 (callers only sum
+ * these or use them as softmax weights, where that is zero for all purposes).
+ * ISO C mode does no FMA contraction, so every build gives the same bits. */
+#ifndef SIEVE_SIMD_EXP_H
+#define SIEVE_SIMD_EXP_H
+
+#include <stdint.h>
+#include <string.h>
+
+typedef float simd_f8 __attribute__((vector_size(32)));
+typedef int32_t simd_i8 __attribute__((vector_size(32)));
+
+#define SIMD_EXP_HI 88.0f
+#define SIMD_EXP_LO (-87.3365447504019f)
+
+static inline simd_f8 simd_f8_set1(float x) { return (simd_f8){x, x, x, x, x, x, x, x}; }
+
+/* Lane-wise select: m ? a : b, with m from a vector comparison. */
+static inline simd_f8 simd_f8_sel(simd_i8 m, simd_f8 a, simd_f8 b)
+{
+    return (simd_f8)(((simd_i8)a & m) | ((simd_i8)b & ~m));
+}
+
+static inline simd_f8 simd_exp8(simd_f8 x)
+{
+    x = simd_f8_sel(x > simd_f8_set1(SIMD_EXP_HI), simd_f8_set1(SIMD_EXP_HI), x);
+    x = simd_f8_sel(x < simd_f8_set1(SIMD_EXP_LO), simd_f8_set1(SIMD_EXP_LO), x);
+    simd_f8 fx = x * 1.44269504088896341f + 0.5f;
+    simd_i8 n = __builtin_convertvector(fx, simd_i8);
+    simd_f8 fn = __builtin_convertvector(n, simd_f8);
+    n += (simd_i8)(fn > fx);             /* truncation to floor: -1 where needed */
+    fn = __builtin_convertvector(n, simd_f8);
+    simd_f8 r = x - fn * 0.693359375f;
+    r = r - fn * -2.12194440e-4f;
+    simd_f8 p = simd_f8_set1(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    simd_i8 bits = (n + 127) << 23;
+    return p * (simd_f8)bits;
+}
+
+static inline float simd_expf(float x)
+{
+    if (x > SIMD_EXP_HI) x = SIMD_EXP_HI;
+    if (x < SIMD_EXP_LO) x = SIMD_EXP_LO;
+    float fx = x * 1.44269504088896341f + 0.5f;
+    int32_t n = (int32_t)fx;
+    if ((float)n > fx) n -= 1;
+    float fn = (float)n;
+    float r = x - fn * 0.693359375f;
+    r = r - fn * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t bits = (n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+#endif
