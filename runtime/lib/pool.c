@@ -3,8 +3,10 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 struct sieve_pool {
@@ -13,9 +15,13 @@ struct sieve_pool {
     pthread_mutex_t mu;
     pthread_cond_t wake;     /* a new job or quit */
     pthread_cond_t done;     /* the last worker finished the job */
-    uint64_t generation;     /* bumped per job, under mu */
-    int busy;                /* workers still inside the current job */
-    int quit;
+    /* generation is bumped (release) after fn/arg/n_tasks/busy are set, so a
+     * worker that sees it change (acquire) sees the job; the caller changes
+     * them only when busy is 0, after every worker is out of drain(). */
+    atomic_uint_least64_t generation;
+    atomic_int busy;         /* workers still inside the current job */
+    atomic_int quit;
+    atomic_int spin_ns;      /* how long to poll before sleeping (0: never poll) */
     sieve_pool_fn fn;
     void *arg;
     int n_tasks;
@@ -31,21 +37,66 @@ static void drain(sieve_pool *p)
     }
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Polls until ready(p, want) or spin_ns pass; true if ready. */
+static bool poll_for(sieve_pool *p, bool (*ready)(sieve_pool *, uint64_t), uint64_t want)
+{
+    int spin = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+    if (spin <= 0) return ready(p, want);
+    int64_t until = now_ns() + spin;
+    for (unsigned i = 1;; i++) {
+        if (ready(p, want)) return true;
+        cpu_relax();
+        if (i % 64 == 0 && now_ns() > until) return false;
+    }
+}
+
+static bool job_after(sieve_pool *p, uint64_t seen)
+{
+    return atomic_load_explicit(&p->quit, memory_order_relaxed) ||
+           atomic_load_explicit(&p->generation, memory_order_acquire) != seen;
+}
+
+static bool job_done(sieve_pool *p, uint64_t unused)
+{
+    (void)unused;
+    return atomic_load_explicit(&p->busy, memory_order_acquire) == 0;
+}
+
 static void *worker(void *arg)
 {
     sieve_pool *p = arg;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
-        if (p->quit) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        if (!poll_for(p, job_after, seen)) {
+            pthread_mutex_lock(&p->mu);
+            while (!job_after(p, seen)) pthread_cond_wait(&p->wake, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load_explicit(&p->quit, memory_order_relaxed)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         drain(p);
-        pthread_mutex_lock(&p->mu);
-        if (--p->busy == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+            /* Under the mutex, so a caller between its check and its wait
+             * cannot miss this. */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -61,6 +112,10 @@ sieve_pool *sieve_pool_new(int threads)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->busy, 0);
+    atomic_init(&p->quit, 0);
+    atomic_init(&p->spin_ns, 0);
     atomic_init(&p->next, 0);
     if (threads > 1) {
         p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
@@ -80,7 +135,7 @@ void sieve_pool_free(sieve_pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->quit = 1;
+    atomic_store(&p->quit, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->threads - 1 && p->workers; i++) pthread_join(p->workers[i], NULL);
@@ -92,6 +147,11 @@ void sieve_pool_free(sieve_pool *p)
 }
 
 int sieve_pool_threads(const sieve_pool *p) { return p->threads; }
+
+void sieve_pool_spin(sieve_pool *p, int microseconds)
+{
+    atomic_store(&p->spin_ns, microseconds > 0 ? microseconds * 1000 : 0);
+}
 
 void sieve_pool_run(sieve_pool *p, int n_tasks, sieve_pool_fn fn, void *arg)
 {
@@ -105,12 +165,14 @@ void sieve_pool_run(sieve_pool *p, int n_tasks, sieve_pool_fn fn, void *arg)
     p->arg = arg;
     p->n_tasks = n_tasks;
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    p->busy = p->threads - 1;
-    p->generation++;
+    atomic_store_explicit(&p->busy, p->threads - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     drain(p);
-    pthread_mutex_lock(&p->mu);
-    while (p->busy > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    if (!poll_for(p, job_done, 0)) {
+        pthread_mutex_lock(&p->mu);
+        while (!job_done(p, 0)) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
