@@ -10,6 +10,9 @@
 
 #include "matmul.h"
 #include "vec.h"
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #define ATT_MAX_T 16384   /* positions one attention row may see */
 
@@ -235,10 +238,43 @@ static inline __attribute__((always_inline)) void pv_chunk(int NV, float *o, con
     for (int j = 0; j < NV; j++) v8_st(o + 8 * j, acc[j]);
 }
 
+#if defined(__AVX512F__)
+/* The same per-element chains sixteen lanes at a time (the same bits). */
+static inline __attribute__((always_inline)) void pv16_chunk(int NV, float *o, const float *p,
+                                                             const float *vb, size_t rs, int nk)
+{
+    __m512 acc[8];
+    for (int j = 0; j < NV; j++) acc[j] = _mm512_setzero_ps();
+    for (int i = 0; i < nk; i++) {
+        __m512 pi = _mm512_set1_ps(p[i]);
+        const float *v = vb + (size_t)i * rs;
+        __builtin_prefetch(v + 4 * rs);
+        for (int j = 0; j < NV; j++) acc[j] = _mm512_fmadd_ps(pi, _mm512_loadu_ps(v + 16 * j), acc[j]);
+    }
+    for (int j = 0; j < NV; j++) _mm512_storeu_ps(o + 16 * j, acc[j]);
+}
+#endif
+
 static void weighted_values(float *o, const float *p, const float *vb, size_t rs, int nk, int hd)
 {
-    int hd8 = hd & ~7;
-    for (int d0 = 0; d0 < hd8; d0 += 64) {
+    int hd8 = hd & ~7, d_vec = 0;
+#if defined(__AVX512F__)
+    for (int hd16 = hd & ~15; d_vec < hd16; d_vec += 128) {
+        const float *v = vb + d_vec;
+        switch ((hd16 - d_vec) / 16 < 8 ? (hd16 - d_vec) / 16 : 8) {
+        case 1: pv16_chunk(1, o + d_vec, p, v, rs, nk); break;
+        case 2: pv16_chunk(2, o + d_vec, p, v, rs, nk); break;
+        case 3: pv16_chunk(3, o + d_vec, p, v, rs, nk); break;
+        case 4: pv16_chunk(4, o + d_vec, p, v, rs, nk); break;
+        case 5: pv16_chunk(5, o + d_vec, p, v, rs, nk); break;
+        case 6: pv16_chunk(6, o + d_vec, p, v, rs, nk); break;
+        case 7: pv16_chunk(7, o + d_vec, p, v, rs, nk); break;
+        default: pv16_chunk(8, o + d_vec, p, v, rs, nk); break;
+        }
+    }
+    if (d_vec > (hd & ~15)) d_vec = hd & ~15;
+#endif
+    for (int d0 = d_vec; d0 < hd8; d0 += 64) {
         const float *v = vb + d0;
         switch ((hd8 - d0) / 8 < 8 ? (hd8 - d0) / 8 : 8) {
         case 1: pv_chunk(1, o + d0, p, v, rs, nk); break;

@@ -1,5 +1,5 @@
 /* Row-invariant matmul over packed weights (see matmul.h). A pool task owns
- * one 24-column panel and runs every group of up to 4 input rows over it:
+ * one panel and runs every group of up to MM_MR input rows over it:
  * the panel stays in L1 while the rows pass, and the rows (M x K, small in
  * decode) stay in L2. Tiles only decide which elements share a pass over k,
  * never how one element is summed. */
@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "vec.h"
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
-#define MM_MR 4
 
 int smp_pack(smp_packed *pw, const float *w, int N, int K)
 {
@@ -36,6 +38,42 @@ void smp_packed_free(smp_packed *pw)
     free(pw->p);
     pw->p = NULL;
 }
+
+#if defined(__AVX512F__)
+/* 16-lane registers: a panel row is three of them, and 8 rows x 3 leave 24 of
+ * the 32 registers for accumulators. Each element is still one fused
+ * multiply-add chain in k order, so the bits equal the 8-lane build's. */
+#define MM_MR 8
+
+static inline __attribute__((always_inline)) void tile(int R, const float *x, int K,
+                                                       const float *pk, float *out, int ldo,
+                                                       int cols)
+{
+    __m512 c0[MM_MR], c1[MM_MR], c2[MM_MR];
+    for (int r = 0; r < R; r++) c0[r] = c1[r] = c2[r] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int k = 0; k < K; k++) {
+        const float *w = pk + (size_t)k * SMP_PANEL;
+        __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16), w2 = _mm512_load_ps(w + 32);
+        for (int r = 0; r < R; r++) {
+            __m512 xb = _mm512_set1_ps(x[(size_t)r * K + k]);
+            c0[r] = _mm512_fmadd_ps(xb, w0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(xb, w1, c1[r]);
+            c2[r] = _mm512_fmadd_ps(xb, w2, c2[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *o = out + (size_t)r * ldo;
+        float buf[SMP_PANEL];
+        float *dst = cols == SMP_PANEL ? o : buf;
+        _mm512_storeu_ps(dst, c0[r]);
+        _mm512_storeu_ps(dst + 16, c1[r]);
+        _mm512_storeu_ps(dst + 32, c2[r]);
+        if (dst == buf) memcpy(o, buf, (size_t)cols * sizeof *o);
+    }
+}
+#else
+#define MM_MR 4
 
 /* R rows of x (stride K) times one panel: out[r][0..cols). */
 static inline __attribute__((always_inline)) void tile(int R, const float *x, int K,
@@ -71,6 +109,8 @@ static inline __attribute__((always_inline)) void tile(int R, const float *x, in
     }
 }
 
+#endif
+
 /* Constant row counts, so each tile keeps its accumulators in registers. */
 #define TILE(R)                                                                          \
     static void tile_##R(const float *x, int K, const float *pk, float *out, int ldo,     \
@@ -80,7 +120,13 @@ static inline __attribute__((always_inline)) void tile(int R, const float *x, in
     }
 TILE(1) TILE(2) TILE(3) TILE(4)
 typedef void (*tile_fn)(const float *, int, const float *, float *, int, int);
+#if MM_MR == 8
+TILE(5) TILE(6) TILE(7) TILE(8)
+static const tile_fn tiles[MM_MR + 1] = {NULL,   tile_1, tile_2, tile_3, tile_4,
+                                         tile_5, tile_6, tile_7, tile_8};
+#else
 static const tile_fn tiles[MM_MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4};
+#endif
 
 typedef struct {
     const float *in;

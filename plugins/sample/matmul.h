@@ -8,19 +8,27 @@
  * promise (its kernels change with M and its thread split), which is why the
  * sampler carries its own.
  *
- * Weights are repacked once (smp_pack) into panels of 24 columns stored
- * k-major, as BLIS does: the kernel streams each panel contiguously, and a
- * 4 x 24 register tile does 12 multiply-adds per 3 weight loads and 4
- * broadcasts. The packed copy doubles the weights' memory while a sampler
- * runs. */
+ * Weights are repacked once (smp_pack) into panels of SMP_PANEL columns
+ * stored k-major, as BLIS does: the kernel streams each panel contiguously.
+ * With AVX-512 a panel is 48 columns and an 8 x 48 register tile does 24
+ * multiply-adds per 3 weight loads and 8 broadcasts; with AVX2, 24 columns
+ * and 4 x 24 tiles. (OpenBLAS 0.3.21 runs its AVX2 kernels on AVX-512
+ * machines such as Zen 5, so this is also where the sampler beats it.) The
+ * packed copy doubles the weights' memory while a sampler runs. */
 #ifndef SIEVE_SAMPLE_MATMUL_H
 #define SIEVE_SAMPLE_MATMUL_H
 
 #include "sieve/pool.h"
 
-#define SMP_PANEL 24   /* columns per packed panel: three 8-lane vectors */
+/* Columns per packed panel: three vectors of the widest registers built for. */
+#if defined(__AVX512F__)
+#define SMP_PANEL 48
+#else
+#define SMP_PANEL 24
+#endif
 
-/* w[N,K] as ceil(N/24) panels of [K][24] floats (columns past N are zero). */
+/* w[N,K] as ceil(N/SMP_PANEL) panels of [K][SMP_PANEL] floats (columns past N
+ * are zero). */
 typedef struct smp_packed {
     float *p;
     int N, K;
