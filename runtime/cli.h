@@ -10,6 +10,10 @@ int sieve_cmd_plugins(int argc, char **argv);
 int sieve_cmd_stage(int argc, char **argv);
 int sieve_cmd_model(int argc, char **argv);
 
+/* Sets OPENBLAS_CORETYPE where Debian's OpenBLAS would pick narrower kernels
+ * than the CPU runs (see blas_env.c); before any plugin is loaded. */
+void sieve_cli_prefer_blas_kernels(void);
+
 /* True when argv holds -h or --help. */
 int sieve_wants_help(int argc, char **argv);
 

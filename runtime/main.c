@@ -27,6 +27,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    sieve_cli_prefer_blas_kernels();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
