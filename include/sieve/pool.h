@@ -20,10 +20,11 @@ void sieve_pool_free(sieve_pool *p);            /* NULL is fine */
 int sieve_pool_threads(const sieve_pool *p);
 void sieve_pool_run(sieve_pool *p, int n_tasks, sieve_pool_fn fn, void *arg);
 /* Workers poll this long for the next job, and the caller for the job's end,
- * before sleeping (0, the default: sleep at once). For a caller that runs many
- * short jobs back to back and uses no other threaded library between them
- * (the sampler's decode loop): a wake-up through the kernel costs tens of
- * microseconds, as much as a whole job at batch 1. */
+ * before sleeping (0, the default: sleep at once). Polling yields the core
+ * between looks, so runnable threads of other stages still get it. For a
+ * caller that runs many short jobs back to back (the sampler's decode loop):
+ * a wake-up through the kernel costs tens of microseconds, as much as a whole
+ * job at batch 1. */
 void sieve_pool_spin(sieve_pool *p, int microseconds);
 
 #ifdef __cplusplus

@@ -257,22 +257,22 @@ static inline __attribute__((always_inline)) void pv16_chunk(int NV, float *o, c
 
 static void weighted_values(float *o, const float *p, const float *vb, size_t rs, int nk, int hd)
 {
-    int hd8 = hd & ~7, d_vec = 0;
+    int hd8 = hd & ~7, d_vec = 0;   /* d_vec: where the 8-lane chunks start */
 #if defined(__AVX512F__)
-    for (int hd16 = hd & ~15; d_vec < hd16; d_vec += 128) {
-        const float *v = vb + d_vec;
-        switch ((hd16 - d_vec) / 16 < 8 ? (hd16 - d_vec) / 16 : 8) {
-        case 1: pv16_chunk(1, o + d_vec, p, v, rs, nk); break;
-        case 2: pv16_chunk(2, o + d_vec, p, v, rs, nk); break;
-        case 3: pv16_chunk(3, o + d_vec, p, v, rs, nk); break;
-        case 4: pv16_chunk(4, o + d_vec, p, v, rs, nk); break;
-        case 5: pv16_chunk(5, o + d_vec, p, v, rs, nk); break;
-        case 6: pv16_chunk(6, o + d_vec, p, v, rs, nk); break;
-        case 7: pv16_chunk(7, o + d_vec, p, v, rs, nk); break;
-        default: pv16_chunk(8, o + d_vec, p, v, rs, nk); break;
+    d_vec = hd & ~15;
+    for (int d0 = 0; d0 < d_vec; d0 += 128) {
+        const float *v = vb + d0;
+        switch ((d_vec - d0) / 16 < 8 ? (d_vec - d0) / 16 : 8) {
+        case 1: pv16_chunk(1, o + d0, p, v, rs, nk); break;
+        case 2: pv16_chunk(2, o + d0, p, v, rs, nk); break;
+        case 3: pv16_chunk(3, o + d0, p, v, rs, nk); break;
+        case 4: pv16_chunk(4, o + d0, p, v, rs, nk); break;
+        case 5: pv16_chunk(5, o + d0, p, v, rs, nk); break;
+        case 6: pv16_chunk(6, o + d0, p, v, rs, nk); break;
+        case 7: pv16_chunk(7, o + d0, p, v, rs, nk); break;
+        default: pv16_chunk(8, o + d0, p, v, rs, nk); break;
         }
     }
-    if (d_vec > (hd & ~15)) d_vec = hd & ~15;
 #endif
     for (int d0 = d_vec; d0 < hd8; d0 += 64) {
         const float *v = vb + d0;

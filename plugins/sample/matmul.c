@@ -13,7 +13,6 @@
 #include <immintrin.h>
 #endif
 
-
 int smp_pack(smp_packed *pw, const float *w, int N, int K)
 {
     int panels = (N + SMP_PANEL - 1) / SMP_PANEL;

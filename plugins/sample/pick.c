@@ -96,6 +96,16 @@ static double exp_sum(float *out, const float *x, int n, float mx, float scale)
 {
     v8f vm = v8_set1(mx), vs = v8_set1(scale);
     int i = 0;
+#if defined(__AVX512F__)
+    /* Sixteen at a time where the registers hold them: the same lane steps. */
+    simd_f16 m16 = (simd_f16){0} + mx, s16 = (simd_f16){0} + scale;
+    for (; i + 16 <= n; i += 16) {
+        simd_f16 v;
+        memcpy(&v, x + i, sizeof v);
+        v = simd_exp16((v - m16) * s16);
+        memcpy(out + i, &v, sizeof v);
+    }
+#endif
     for (; i + 8 <= n; i += 8) v8_st(out + i, v8_exp((v8_ld(x + i) - vm) * vs));
     if (i < n) {
         float t[8];

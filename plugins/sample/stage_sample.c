@@ -333,9 +333,9 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
     if (s->kern->kctx_new(1, &s->kc, err)) return SIEVE_ERR;
     s->pool = sieve_pool_new((int)threads);
     if (!s->pool) return sieve_fail(err, "out of memory (thread pool)");
-    /* Decoding runs ~30 short jobs per step with only our own threads in
-     * between: waking workers through the kernel each time cost a third of
-     * the batch-1 time. Polling stops SAMPLE_POOL_SPIN_US after the last job. */
+    /* Decoding runs ~30 short jobs per step: waking workers through the
+     * kernel each time cost a third of the batch-1 time. The pool polls
+     * (yielding the core) for SAMPLE_POOL_SPIN_US after each job. */
     sieve_pool_spin(s->pool, SAMPLE_POOL_SPIN_US);
     if (sieve_llama_load(s->model_dir, &s->m, err)) return SIEVE_ERR;
     if (load_tokenizer(s, err)) return SIEVE_ERR;

@@ -28,27 +28,40 @@ static inline simd_f8 simd_f8_sel(simd_i8 m, simd_f8 a, simd_f8 b)
     return (simd_f8)(((simd_i8)a & m) | ((simd_i8)b & ~m));
 }
 
-static inline simd_f8 simd_exp8(simd_f8 x)
-{
-    x = simd_f8_sel(x > simd_f8_set1(SIMD_EXP_HI), simd_f8_set1(SIMD_EXP_HI), x);
-    x = simd_f8_sel(x < simd_f8_set1(SIMD_EXP_LO), simd_f8_set1(SIMD_EXP_LO), x);
-    simd_f8 fx = x * 1.44269504088896341f + 0.5f;
-    simd_i8 n = __builtin_convertvector(fx, simd_i8);
-    simd_f8 fn = __builtin_convertvector(n, simd_f8);
-    n += (simd_i8)(fn > fx);             /* truncation to floor: -1 where needed */
-    fn = __builtin_convertvector(n, simd_f8);
-    simd_f8 r = x - fn * 0.693359375f;
-    r = r - fn * -2.12194440e-4f;
-    simd_f8 p = simd_f8_set1(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    simd_i8 bits = (n + 127) << 23;
-    return p * (simd_f8)bits;
-}
+/* One body for every lane count, so each lane's operations, and bits, are the
+ * same whichever width runs them. */
+#define SIMD_DEFINE_EXP(name, F, I)                                                    \
+    static inline F name(F x)                                                          \
+    {                                                                                  \
+        F hi = (F){0} + SIMD_EXP_HI, lo = (F){0} + SIMD_EXP_LO;                        \
+        x = (F)(((I)hi & (I)(x > hi)) | ((I)x & ~(I)(x > hi)));                        \
+        x = (F)(((I)lo & (I)(x < lo)) | ((I)x & ~(I)(x < lo)));                        \
+        F fx = x * 1.44269504088896341f + 0.5f;                                        \
+        I n = __builtin_convertvector(fx, I);                                          \
+        F fn = __builtin_convertvector(n, F);                                          \
+        n += (I)(fn > fx); /* truncation to floor: -1 where needed */                  \
+        fn = __builtin_convertvector(n, F);                                            \
+        F r = x - fn * 0.693359375f;                                                   \
+        r = r - fn * -2.12194440e-4f;                                                  \
+        F p = (F){0} + 1.9875691500e-4f;                                               \
+        p = p * r + 1.3981999507e-3f;                                                  \
+        p = p * r + 8.3334519073e-3f;                                                  \
+        p = p * r + 4.1665795894e-2f;                                                  \
+        p = p * r + 1.6666665459e-1f;                                                  \
+        p = p * r + 5.0000001201e-1f;                                                  \
+        p = p * (r * r) + r + 1.0f;                                                    \
+        I bits = (n + 127) << 23;                                                      \
+        return p * (F)bits;                                                            \
+    }
+
+SIMD_DEFINE_EXP(simd_exp8, simd_f8, simd_i8)
+
+#if defined(__AVX512F__)
+/* Sixteen lanes, where the registers hold them. */
+typedef float simd_f16 __attribute__((vector_size(64)));
+typedef int32_t simd_i16 __attribute__((vector_size(64)));
+SIMD_DEFINE_EXP(simd_exp16, simd_f16, simd_i16)
+#endif
 
 static inline float simd_expf(float x)
 {

@@ -12,20 +12,8 @@
 . "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 export SIEVE_PLUGIN_PATH="$SIEVE_PLUGIN_PATH:$1"
 
-cat >"$T/cfg.json" <<'J'
-{"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
- "num_key_value_heads": 2, "vocab_size": 50, "bos_token_id": 1, "eos_token_id": 2}
-J
-$PY "$SRC/tools/oracle.py" make-model --config "$T/cfg.json" --out "$T/m0" --seed 3 || bad make_model
-$PY - "$T/data.jsonl" <<'P'
-import json, random, sys
-r = random.Random(7)
-with open(sys.argv[1], "w") as f:
-    for i in range(40):
-        p = [1] + [r.randrange(3, 50) for _ in range(r.randrange(2, 12))]
-        a = [r.randrange(3, 50) for _ in range(r.randrange(2, 30))]
-        f.write(json.dumps({"prompt_ids": p, "response_ids": a}) + "\n")
-P
+tiny_id_model "$T/m0" 3 || bad make_model
+id_pairs "$T/data.jsonl" 40 7 2 12 2 30
 
 COMMON="lr: 3e-3, warmup_ratio: 0.1, micro_batch_size: 3, threads: 2, save_every: 0"
 cat >"$T/records.yaml" <<Y

@@ -11,20 +11,8 @@
 #   loss (token counts from the sentencepiece library itself).
 . "${SIEVE_SOURCE_DIR:?run under ctest}/tests/testlib/testlib.sh"
 
-cat >"$T/cfg.json" <<'J'
-{"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
- "num_key_value_heads": 2, "vocab_size": 50, "bos_token_id": 1, "eos_token_id": 2}
-J
-$PY "$SRC/tools/oracle.py" make-model --config "$T/cfg.json" --out "$T/m0" --seed 3 || bad make_model
-$PY - "$T/data.jsonl" <<'P'
-import json, random, sys
-r = random.Random(5)
-with open(sys.argv[1], "w") as f:
-    for i in range(32):
-        p = [1] + [r.randrange(3, 50) for _ in range(r.randrange(3, 10))]
-        a = [r.randrange(3, 50) for _ in range(r.randrange(2, 12))]
-        f.write(json.dumps({"prompt_ids": p, "response_ids": a}) + "\n")
-P
+tiny_id_model "$T/m0" 3 || bad make_model
+id_pairs "$T/data.jsonl" 32 5 3 10 2 12
 
 # ---- kill -9 at a random step, resume, compare bytes ----
 cat >"$T/p.yaml" <<Y
