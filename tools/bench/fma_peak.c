@@ -24,8 +24,12 @@ typedef __m256 vec;
 #define FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define SET1(x) _mm256_set1_ps(x)
 #define FIRST(v) _mm256_cvtss_f32(v)
-#else
-#error "fma_peak needs FMA (build on an x86-64 machine with AVX2+FMA or AVX-512)"
+#else   /* no FMA: separate multiply and add on SSE registers */
+typedef __m128 vec;
+#define LANES 4
+#define FMA(a, b, c) _mm_add_ps(_mm_mul_ps(a, b), c)
+#define SET1(x) _mm_set1_ps(x)
+#define FIRST(v) _mm_cvtss_f32(v)
 #endif
 
 #define CHAINS 12   /* enough independent chains to cover latency x pipes */
