@@ -168,11 +168,16 @@ static int argmax(const float *x, int n)
     return i;
 }
 
-double smp_logprob(const float *logits, int V, int token, float *scratch)
+/* log softmax(logits)[token] given mx, the largest logit. */
+static double logprob_at(const float *logits, int V, int token, float mx, float *scratch)
 {
-    float mx = max_of(logits, V);
     double z = exp_sum(scratch, logits, V, mx, 1.0f);
     return (double)logits[token] - mx - log(z);
+}
+
+double smp_logprob(const float *logits, int V, int token, float *scratch)
+{
+    return logprob_at(logits, V, token, max_of(logits, V), scratch);
 }
 
 /* Most likely first, ties by lower id. */
@@ -244,7 +249,7 @@ int smp_pick(const float *logits, int V, const smp_pick_cfg *cfg, double u, smp_
             tok = first_past(e, V, u * z);
             if (logprob)
                 *logprob = inv_t == 1.0 ? (double)logits[tok] - logits[best] - log(z)
-                                        : smp_logprob(logits, V, tok, b->p);
+                                        : logprob_at(logits, V, tok, logits[best], b->p);
             return tok;
         }
         /* e[i]: unnormalized probability of the i-th candidate, computed once. */
@@ -277,6 +282,6 @@ int smp_pick(const float *logits, int V, const smp_pick_cfg *cfg, double u, smp_
             }
         }
     }
-    if (logprob) *logprob = smp_logprob(logits, V, tok, b->p);
+    if (logprob) *logprob = logprob_at(logits, V, tok, logits[best], b->p);
     return tok;
 }
