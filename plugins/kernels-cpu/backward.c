@@ -91,7 +91,7 @@ void kcpu_rmsnorm_backward(sieve_kctx *kc, float *din, float *dw, const float *d
     }
 }
 
-/* rope_backward lives with the forward in rowops.c: it is the inverse rotation. */
+/* rope_backward lives with the forward in rope.c: it is the inverse rotation. */
 
 
 /* ---- swiglu: out = silu(g) * u ----

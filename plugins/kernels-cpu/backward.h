@@ -9,8 +9,6 @@ void kcpu_matmul_backward(sieve_kctx *kc, float *din, float *dw, const float *do
                           int accumulate_din);
 void kcpu_rmsnorm_backward(sieve_kctx *kc, float *din, float *dw, const float *dout,
                            const float *in, const float *w, const float *rstd, int M, int D);
-void kcpu_rope_backward(sieve_kctx *kc, float *dx, const int32_t *pos, int M, int nh, int hd,
-                        float theta);
 void kcpu_attention_backward(sieve_kctx *kc, float *dq, float *dk, float *dv,
                              const float *dout, const float *out, const float *lse,
                              const float *q, const float *k, const float *v, int B, int Tq,

@@ -6,10 +6,18 @@
 #include "sieve/kernels.h"
 #include "sieve/pool.h"
 
+/* cos and sin of RoPE's angles, [n_pos][hd/2] each, for one (theta, hd). */
+typedef struct {
+    float *cs, *sn;
+    int n_pos, hd;
+    float theta;
+} kcpu_rope_table;
+
 struct sieve_kctx {
     sieve_pool *pool;
     int threads;
     int batch_invariant;   /* matmul through gemm_bi.c instead of BLAS */
+    kcpu_rope_table rope;  /* grown by rope.c on the calling thread */
 };
 
 /* Splits [0, n) into `parts` near-equal ranges; range i is [*lo, *hi). */
@@ -49,12 +57,17 @@ void kcpu_matmul_bi(sieve_kctx *kc, float *out, const float *in, const float *w,
 void kcpu_add(sieve_kctx *kc, float *out, const float *a, const float *b, size_t n);
 void kcpu_rmsnorm(sieve_kctx *kc, float *out, float *rstd, const float *in,
                   const float *w, int M, int D, float eps);
-void kcpu_rope(sieve_kctx *kc, float *x, const int32_t *pos, int M, int nh, int hd,
-               float theta);
 void kcpu_swiglu(sieve_kctx *kc, float *out, const float *gate, const float *up,
                  int M, int F);
 void kcpu_embedding(sieve_kctx *kc, float *out, const int32_t *ids, const float *table,
                     int M, int D, int V);
+
+/* rope.c */
+void kcpu_rope(sieve_kctx *kc, float *x, const int32_t *pos, int M, int nh, int hd,
+               float theta);
+void kcpu_rope_backward(sieve_kctx *kc, float *dx, const int32_t *pos, int M, int nh, int hd,
+                        float theta);
+void kcpu_rope_table_free(kcpu_rope_table *t);
 
 /* softmax.c */
 void kcpu_log_softmax(sieve_kctx *kc, float *out, const float *logits, int M, int V);

@@ -1,5 +1,5 @@
-/* Row-wise CPU kernels: residual add, RMSNorm, RoPE, SwiGLU, embedding
- * lookup, and AdamW. Each output row is computed by one thread in a fixed
+/* Row-wise CPU kernels: residual add, RMSNorm, SwiGLU and embedding lookup
+ * (RoPE is in rope.c, AdamW in adamw.c). Each output row is computed by one thread in a fixed
  * order, so results do not depend on the thread count or on the batch. */
 #include "kcpu.h"
 #include "vexp.h"
@@ -73,49 +73,6 @@ void kcpu_rmsnorm(sieve_kctx *kc, float *out, float *rstd, const float *in,
 {
     rms_arg x = {out, rstd, in, w, D, eps};
     kcpu_for_rows(kc, M, 16, rms_body, &x);
-}
-
-/* ---- rope ---- */
-typedef struct { float *x; const int32_t *pos; int nh, hd; float theta; int inverse; } rope_arg;
-
-static void rope_body(void *arg, long lo, long hi)
-{
-    const rope_arg *a = arg;
-    int half = a->hd / 2;
-    float cs[512], sn[512];   /* hd <= 1024, checked by the caller */
-    for (long m = lo; m < hi; m++) {
-        for (int i = 0; i < half; i++) {
-            double inv = pow((double)a->theta, -2.0 * i / a->hd);
-            double ang = (double)a->pos[m] * inv;
-            cs[i] = (float)cos(ang);
-            /* The inverse rotation (rope's backward) is the rotation by -angle. */
-            sn[i] = a->inverse ? -(float)sin(ang) : (float)sin(ang);
-        }
-        for (int h = 0; h < a->nh; h++) {
-            float *v = a->x + (m * a->nh + h) * (long)a->hd;
-            for (int i = 0; i < half; i++) {
-                float x0 = v[i], x1 = v[i + half];
-                v[i] = x0 * cs[i] - x1 * sn[i];
-                v[i + half] = x1 * cs[i] + x0 * sn[i];
-            }
-        }
-    }
-}
-
-void kcpu_rope(sieve_kctx *kc, float *x, const int32_t *pos, int M, int nh, int hd,
-               float theta)
-{
-    if (hd > 1024 || hd % 2 || M <= 0) return;   /* the model rejects such configs first */
-    rope_arg a = {x, pos, nh, hd, theta, 0};
-    kcpu_for_rows(kc, M, 8, rope_body, &a);
-}
-
-void kcpu_rope_backward(sieve_kctx *kc, float *dx, const int32_t *pos, int M, int nh, int hd,
-                        float theta)
-{
-    if (hd > 1024 || hd % 2 || M <= 0) return;
-    rope_arg a = {dx, pos, nh, hd, theta, 1};
-    kcpu_for_rows(kc, M, 8, rope_body, &a);
 }
 
 /* ---- swiglu ---- */

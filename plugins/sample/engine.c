@@ -4,9 +4,12 @@
  * post_attention_layernorm(x); final norm and lm_head. */
 #include "engine.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "matmul.h"
 #include "vec.h"
@@ -20,7 +23,8 @@
  * attention streams one run of memory (decode reads every cached position of
  * every live slot each step, so this traffic is a large part of its cost). */
 typedef struct {
-    float *k, *v;   /* [L][KV][T][hd] each */
+    float *k, *v;   /* [L][KV][T][hd] each, v right after k in one mapping */
+    size_t bytes;   /* of the mapping */
     int T;          /* capacity in positions */
 } slot_cache;
 
@@ -103,10 +107,8 @@ void smp_engine_free(smp_engine *e)
 {
     if (!e) return;
     if (e->sc)
-        for (int s = 0; s < e->n_slots; s++) {
-            free(e->sc[s].k);
-            free(e->sc[s].v);
-        }
+        for (int s = 0; s < e->n_slots; s++)
+            if (e->sc[s].k) munmap(e->sc[s].k, e->sc[s].bytes);
     free(e->sc);
     if (e->lp)
         for (int l = 0; l < e->m->cfg.n_layers; l++) {
@@ -135,6 +137,38 @@ static size_t kvd(const smp_engine *e)
     return (size_t)e->m->cfg.n_kv_heads * e->m->cfg.head_dim;
 }
 
+/* A K/V cache mapping of at least `want` bytes (its size in *bytes), on
+ * 2 MiB pages where the kernel gives them, with its pages in place; NULL when
+ * out of memory. Each decode step writes one position into every layer's and
+ * head's run of every live slot and reads the runs whole: on 4 KiB pages
+ * those scattered writes cost a TLB walk each and, in a fresh cache, a page
+ * fault each (about 12 us in a VM): 0.29 s of a 2.2 s run of 32 sequences in
+ * bench-sample, 0.05 s on large pages. */
+static float *kv_map(size_t want, size_t *bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t len = (want + huge - 1) / huge * huge;
+    char *raw = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    /* Keep the 2 MiB-aligned part: only aligned ranges can be large pages. */
+    char *p = (char *)(((uintptr_t)raw + huge - 1) / huge * huge);
+    if (p > raw) munmap(raw, (size_t)(p - raw));
+    if (p < raw + huge) munmap(p + len, (size_t)(raw + huge - p));
+    madvise(p, len, MADV_HUGEPAGE);   /* advice: refused or ignored, pages stay small */
+    int populated = 0;
+#ifdef MADV_POPULATE_WRITE
+    if (madvise(p, len, MADV_POPULATE_WRITE) == 0) populated = 1;
+    else if (errno != EINVAL) {   /* EINVAL: a kernel before 5.14 */
+        munmap(p, len);
+        return NULL;
+    }
+#endif
+    if (!populated)
+        for (size_t o = 0; o < len; o += 4096) p[o] = 0;
+    *bytes = len;
+    return (float *)p;
+}
+
 sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err)
 {
     slot_cache *s = &e->sc[slot];
@@ -145,18 +179,11 @@ sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err)
     /* Grow with headroom so slots reused by similar prompts rarely reallocate. */
     int cap = T + T / 4;
     if (cap > ATT_MAX_T) cap = ATT_MAX_T;
-    size_t n = (size_t)e->m->cfg.n_layers * cap * kvd(e);
-    float *k = malloc(n * sizeof *k), *v = malloc(n * sizeof *v);
-    if (!k || !v) {
-        free(k);
-        free(v);
-        return sieve_fail(err, "sample: out of memory for a K/V cache of %d positions", cap);
-    }
-    free(s->k);
-    free(s->v);
-    s->k = k;
-    s->v = v;
-    s->T = cap;
+    size_t n = (size_t)e->m->cfg.n_layers * cap * kvd(e), bytes;
+    float *k = kv_map(2 * n * sizeof(float), &bytes);
+    if (!k) return sieve_fail(err, "sample: out of memory for a K/V cache of %d positions", cap);
+    if (s->k) munmap(s->k, s->bytes);
+    *s = (slot_cache){k, k + n, bytes, cap};
     return SIEVE_OK;
 }
 
