@@ -80,6 +80,20 @@ static void test_attention_matches_naive_softmax_over_blocks_and_cache(void)
     free(q); free(k); free(v); free(out); free(lse); free(want); free(wlse); free(s);
 }
 
+/* HF's rotate-half RoPE in double: want = rope(x) at positions pos. */
+static void rope_reference(double *want, const float *x, const int32_t *pos, int M, int nh,
+                           int hd, double theta)
+{
+    for (int m = 0; m < M; m++)
+        for (int h = 0; h < nh; h++)
+            for (int i = 0; i < hd / 2; i++) {
+                const float *e = x + ((size_t)m * nh + h) * hd;
+                double a = pos[m] * pow(theta, -2.0 * i / hd);
+                want[((size_t)m * nh + h) * hd + i] = e[i] * cos(a) - e[i + hd / 2] * sin(a);
+                want[((size_t)m * nh + h) * hd + i + hd / 2] = e[i + hd / 2] * cos(a) + e[i] * sin(a);
+            }
+}
+
 static void test_rmsnorm_rope_swiglu_embedding_match_definitions(void)
 {
     int M = 37, D = 20, nh = 3, hd = 10, V = 11;
@@ -96,20 +110,21 @@ static void test_rmsnorm_rope_swiglu_embedding_match_definitions(void)
     expect_close("rmsnorm", out, want, (size_t)M * D, 1e-5);
     expect_close("rmsnorm rstd", rstd, wr, M, 1e-5);
 
-    /* rope: x[M, nh, hd], position of row m = 3m + 1 */
+    /* rope: x[M, nh, hd], position of row m = 3m + 1; then positions past
+     * the kernel's first angle table (grown), another theta and another head
+     * size (rebuilt), and back. */
     float *r = rnd((size_t)M * nh * hd, 6, 1.0f);
     int32_t *pos = malloc(sizeof(int32_t) * M);
-    for (int m = 0; m < M; m++) pos[m] = 3 * m + 1;
-    for (int m = 0; m < M; m++)
-        for (int h = 0; h < nh; h++)
-            for (int i = 0; i < hd / 2; i++) {
-                const float *e = r + ((size_t)m * nh + h) * hd;
-                double a = pos[m] * pow(500000.0, -2.0 * i / hd);
-                want[((size_t)m * nh + h) * hd + i] = e[i] * cos(a) - e[i + hd / 2] * sin(a);
-                want[((size_t)m * nh + h) * hd + i + hd / 2] = e[i + hd / 2] * cos(a) + e[i] * sin(a);
-            }
-    K->rope(kc2, r, pos, M, nh, hd, 500000.0f);
-    expect_close("rope", r, want, (size_t)M * nh * hd, 1e-5);
+    const struct { int step, nh, hd; float theta; } cases[] = {
+        {3, nh, hd, 500000.0f}, {97, nh, hd, 500000.0f}, {3, nh, hd, 10000.0f}, {5, 5, 6, 10000.0f},
+        {3, nh, hd, 500000.0f}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        int cnh = cases[c].nh, chd = cases[c].hd;
+        for (int m = 0; m < M; m++) pos[m] = cases[c].step * m + 1;
+        rope_reference(want, r, pos, M, cnh, chd, cases[c].theta);
+        K->rope(kc2, r, pos, M, cnh, chd, cases[c].theta);
+        expect_close("rope", r, want, (size_t)M * cnh * chd, 1e-5);
+    }
 
     float *g = rnd((size_t)M * D, 7, 12.0f), *u = rnd((size_t)M * D, 8, 2.0f);
     for (int i = 0; i < M * D; i++) want[i] = g[i] / (1.0 + exp(-(double)g[i])) * u[i];
