@@ -418,9 +418,7 @@ int main(void)
     RUN_TEST(test_unknown_dtype_is_named);
     RUN_TEST(test_bad_config_fields_are_named);
     RUN_TEST(test_bad_shard_index_is_reported);
-    char cmd[800];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (sieve_test_failures == 0 && system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
+    sieve_test_tmpdir_done(tmp);
     free(tmp);
     return sieve_test_summary();
 }

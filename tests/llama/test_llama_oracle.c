@@ -234,9 +234,7 @@ int main(void)
     RUN_TEST(test_tied_embeddings_model_matches_oracle);
     RUN_TEST(test_odd_sizes_model_matches_oracle);
     RUN_TEST(test_batch_invariant_option_gives_identical_bits);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (sieve_test_failures == 0 && system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
+    sieve_test_tmpdir_done(tmp);
     free(tmp);
     return sieve_test_summary();
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -80,6 +81,24 @@ char *sieve_test_tmpdir(const char *tag)
     snprintf(tmpl, sizeof tmpl, "/tmp/sieve-test-%s-XXXXXX", tag);
     char *d = mkdtemp(tmpl);
     return d ? strdup(d) : NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+void sieve_test_tmpdir_done(const char *dir)
+{
+    if (!dir) return;
+    if (sieve_test_failures) {
+        fprintf(stderr, "kept %s\n", dir);
+        return;
+    }
+    /* Depth first, without following links: a tree of plain files and dirs. */
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "cannot remove %s: %s\n", dir, strerror(errno));
 }
 
 /* Reads everything from fd into a malloc'd string. */

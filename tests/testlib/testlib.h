@@ -33,6 +33,9 @@ char *sieve_test_read_file(const char *path, size_t *len);
 bool sieve_test_write_file(const char *path, const char *data, size_t len);
 /* A fresh directory under /tmp. Caller frees the string. */
 char *sieve_test_tmpdir(const char *tag);
+/* Removes a directory from sieve_test_tmpdir with all it holds, unless a
+ * check has failed (then it is kept and named on stderr, to look at). */
+void sieve_test_tmpdir_done(const char *dir);
 
 /* Runs `sh -c cmd` with stdin from stdin_data (may be NULL), capturing stdout
  * and stderr (caller frees). Returns the exit status, or -1. */

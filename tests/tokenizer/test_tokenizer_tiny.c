@@ -364,8 +364,7 @@ static void test_library_writer_output_encodes_like_the_hand_written_model(void)
     spec.n_pieces = 100;   /* cuts the byte pieces short */
     CHECK(sieve_tokenizer_write_model(path, &spec, &err) == SIEVE_ERR);
     CHECK(strstr(err.msg, "<0x61>") != NULL);
-    remove(path);
-    remove(dir);
+    sieve_test_tmpdir_done(dir);
     free(dir);
 }
 
@@ -399,8 +398,7 @@ static void test_trainer_merges_most_frequent_pairs_first_and_keeps_digits_singl
     /* too small a vocabulary for the characters */
     CHECK(sieve_tokenizer_train_bpe(texts, lens, 3, 262, path, &err) == SIEVE_ERR);
     CHECK(strstr(err.msg, "distinct characters") != NULL);
-    remove(path);
-    remove(dir);
+    sieve_test_tmpdir_done(dir);
     free(dir);
 }
 
@@ -506,7 +504,7 @@ static void test_real_model_cut_or_flipped_fails_cleanly(void)
     CHECK(strstr(err.msg, "no tokenizer.model") != NULL);
     CHECK(sieve_tokenizer_load("/nonexistent/tokenizer.model", &tok, &err) == SIEVE_ERR);
     CHECK(strstr(err.msg, "/nonexistent/tokenizer.model") != NULL);
-    remove(dir);
+    sieve_test_tmpdir_done(dir);
     free(dir);
 }
 

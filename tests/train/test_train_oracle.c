@@ -185,7 +185,9 @@ static void run_case(const tcase *tc)
     sieve_llama_free(m);
     sieve_llama_free(gref);
     sieve_llama_free(wref);
-    free(ti); free(ti2); free(tl); free(tl2); free(cfg); free(dir);
+    free(ti); free(ti2); free(tl); free(tl2); free(cfg);
+    sieve_test_tmpdir_done(dir);
+    free(dir);
 }
 
 static void test_gqa_grads_and_adamw_steps_match_oracle(void) { run_case(&cases[0]); }
