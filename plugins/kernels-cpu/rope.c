@@ -2,9 +2,9 @@
  *
  * cos and sin of pos * theta^(-2i/hd) come from a table in the context, built
  * on the caller's thread and grown as larger positions arrive: computing them
- * per call (a pow and a sincos per row, pair and call) took about a sixth of a
- * 32-sequence decode step. The table holds exactly the values the per-call
- * computation gave, so the bits are unchanged. */
+ * per call (a pow and a sincos per row, pair and call) took 0.07 s of a 2.2 s
+ * bench-sample run of 32 sequences, the table 0.01 s. It holds exactly the
+ * values the per-call computation gave, so the bits are unchanged. */
 #include "kcpu.h"
 
 #include <math.h>

@@ -1,6 +1,7 @@
 /* Row-wise CPU kernels: residual add, RMSNorm, SwiGLU and embedding lookup
- * (RoPE is in rope.c, AdamW in adamw.c). Each output row is computed by one thread in a fixed
- * order, so results do not depend on the thread count or on the batch. */
+ * (RoPE is in rope.c, AdamW in adamw.c). Each output row is computed by one
+ * thread in a fixed order, so results do not depend on the thread count or on
+ * the batch. */
 #include "kcpu.h"
 #include "vexp.h"
 
