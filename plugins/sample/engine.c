@@ -137,26 +137,28 @@ static size_t kvd(const smp_engine *e)
     return (size_t)e->m->cfg.n_kv_heads * e->m->cfg.head_dim;
 }
 
-/* A K/V cache mapping of at least `want` bytes (its size in *bytes), on
- * 2 MiB pages where the kernel gives them, with its pages in place; NULL when
- * out of memory. Each decode step writes one position into every layer's and
- * head's run of every live slot and reads the runs whole: on 4 KiB pages
- * those scattered writes cost a TLB walk each and, in a fresh cache, a page
- * fault each (about 12 us in a VM): 0.29 s of a 2.2 s run of 32 sequences in
- * bench-sample, 0.05 s on large pages. Large pages can cost more to set up
- * where a VM's host backs fresh memory lazily (here 0.1-0.5 s for 33 slots),
- * but a slot keeps its cache for every sample it runs: a run pays that once. */
+/* A K/V cache mapping of at least `want` bytes (its size in *bytes), with
+ * its pages in place, on 2 MiB pages where it fills one and the kernel gives
+ * them; NULL when out of memory. Each decode step writes one position into
+ * every layer's and head's run of every live slot and reads the runs whole: on
+ * 4 KiB pages those scattered writes cost a TLB walk each and, in a fresh
+ * cache, a page fault each (about 12 us in a VM): 0.29 s of a 2.2 s run of 32
+ * sequences in bench-sample, 0.05 s on large pages. Large pages can cost more
+ * to set up where a VM's host backs fresh memory lazily (here 0.1-0.5 s for 33
+ * slots), but a slot keeps its cache for every sample it runs: a run pays that
+ * once. A cache under 2 MiB stays on small pages rather than grow to one. */
 static float *kv_map(size_t want, size_t *bytes)
 {
-    const size_t huge = (size_t)2 << 20;
-    size_t len = (want + huge - 1) / huge * huge;
-    char *raw = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const size_t huge = (size_t)2 << 20, page = 4096;
+    int large = want >= huge;
+    size_t align = large ? huge : page, len = (want + align - 1) / align * align;
+    char *raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return NULL;
-    /* Keep the 2 MiB-aligned part: only aligned ranges can be large pages. */
-    char *p = (char *)(((uintptr_t)raw + huge - 1) / huge * huge);
+    /* Keep the aligned part: only 2 MiB-aligned ranges can be large pages. */
+    char *p = (char *)(((uintptr_t)raw + align - 1) / align * align);
     if (p > raw) munmap(raw, (size_t)(p - raw));
-    munmap(p + len, (size_t)(raw + huge - p));   /* never empty: p < raw + huge */
-    madvise(p, len, MADV_HUGEPAGE);   /* advice: refused or ignored, pages stay small */
+    munmap(p + len, (size_t)(raw + align - p));   /* never empty: p < raw + align */
+    if (large) madvise(p, len, MADV_HUGEPAGE);   /* advice: refused or ignored, pages stay small */
     int populated = 0;
 #ifdef MADV_POPULATE_WRITE
     if (madvise(p, len, MADV_POPULATE_WRITE) == 0) populated = 1;
@@ -166,7 +168,7 @@ static float *kv_map(size_t want, size_t *bytes)
     }
 #endif
     if (!populated)
-        for (size_t o = 0; o < len; o += 4096) p[o] = 0;
+        for (size_t o = 0; o < len; o += page) p[o] = 0;
     *bytes = len;
     return (float *)p;
 }
