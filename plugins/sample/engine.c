@@ -26,6 +26,7 @@ typedef struct {
     float *k, *v;   /* [L][KV][T][hd] each, v right after k in one mapping */
     size_t bytes;   /* of the mapping */
     int T;          /* capacity in positions */
+    int pre, n_pre; /* positions [0, n_pre) are slot pre's (n_pre 0: none) */
 } slot_cache;
 
 /* One layer's weights packed for the matmul. */
@@ -187,20 +188,14 @@ sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err)
     float *k = kv_map(2 * n * sizeof(float), &bytes);
     if (!k) return sieve_fail(err, "sample: out of memory for a K/V cache of %d positions", cap);
     if (s->k) munmap(s->k, s->bytes);
-    *s = (slot_cache){k, k + n, bytes, cap};
+    *s = (slot_cache){k, k + n, bytes, cap, s->pre, s->n_pre};
     return SIEVE_OK;
 }
 
-void smp_slot_copy(smp_engine *e, int dst, int src, int n)
+void smp_slot_share(smp_engine *e, int dst, int src, int n)
 {
-    slot_cache *d = &e->sc[dst], *s = &e->sc[src];
-    int runs = e->m->cfg.n_layers * e->m->cfg.n_kv_heads, hd = e->m->cfg.head_dim;
-    for (int r = 0; r < runs; r++) {
-        memcpy(d->k + (size_t)r * d->T * hd, s->k + (size_t)r * s->T * hd,
-               (size_t)n * hd * sizeof(float));
-        memcpy(d->v + (size_t)r * d->T * hd, s->v + (size_t)r * s->T * hd,
-               (size_t)n * hd * sizeof(float));
-    }
+    e->sc[dst].pre = src;
+    e->sc[dst].n_pre = n;
 }
 
 /* ---- attention: one task per (row, head) ---- */
@@ -254,12 +249,15 @@ static void scores(float *s, const float *q, const float *kb, const float *vb, s
 }
 
 /* o[d0 .. d0 + 8 NV) = sum_i p_i v_i, one multiply-add per element and
- * position, in position order, the accumulators held in registers. */
+ * position, in position order, the accumulators held in registers; with
+ * `cont`, the sum goes on from the o already there (a float holds an
+ * accumulator exactly, so a sum split in two gives the same bits). */
 static inline __attribute__((always_inline)) void pv_chunk(int NV, float *o, const float *p,
-                                                           const float *vb, size_t rs, int nk)
+                                                           const float *vb, size_t rs, int nk,
+                                                           int cont)
 {
     v8f acc[8];
-    for (int j = 0; j < NV; j++) acc[j] = v8_zero();
+    for (int j = 0; j < NV; j++) acc[j] = cont ? v8_ld(o + 8 * j) : v8_zero();
     for (int i = 0; i < nk; i++) {
         v8f pi = v8_set1(p[i]);
         const float *v = vb + (size_t)i * rs;
@@ -272,10 +270,11 @@ static inline __attribute__((always_inline)) void pv_chunk(int NV, float *o, con
 #if defined(__AVX512F__)
 /* The same per-element chains sixteen lanes at a time (the same bits). */
 static inline __attribute__((always_inline)) void pv16_chunk(int NV, float *o, const float *p,
-                                                             const float *vb, size_t rs, int nk)
+                                                             const float *vb, size_t rs, int nk,
+                                                             int cont)
 {
     __m512 acc[8];
-    for (int j = 0; j < NV; j++) acc[j] = _mm512_setzero_ps();
+    for (int j = 0; j < NV; j++) acc[j] = cont ? _mm512_loadu_ps(o + 16 * j) : _mm512_setzero_ps();
     for (int i = 0; i < nk; i++) {
         __m512 pi = _mm512_set1_ps(p[i]);
         const float *v = vb + (size_t)i * rs;
@@ -286,7 +285,8 @@ static inline __attribute__((always_inline)) void pv16_chunk(int NV, float *o, c
 }
 #endif
 
-static void weighted_values(float *o, const float *p, const float *vb, size_t rs, int nk, int hd)
+static void weighted_values(float *o, const float *p, const float *vb, size_t rs, int nk, int hd,
+                            int cont)
 {
     int hd8 = hd & ~7, d_vec = 0;   /* d_vec: where the 8-lane chunks start */
 #if defined(__AVX512F__)
@@ -294,32 +294,32 @@ static void weighted_values(float *o, const float *p, const float *vb, size_t rs
     for (int d0 = 0; d0 < d_vec; d0 += 128) {
         const float *v = vb + d0;
         switch ((d_vec - d0) / 16 < 8 ? (d_vec - d0) / 16 : 8) {
-        case 1: pv16_chunk(1, o + d0, p, v, rs, nk); break;
-        case 2: pv16_chunk(2, o + d0, p, v, rs, nk); break;
-        case 3: pv16_chunk(3, o + d0, p, v, rs, nk); break;
-        case 4: pv16_chunk(4, o + d0, p, v, rs, nk); break;
-        case 5: pv16_chunk(5, o + d0, p, v, rs, nk); break;
-        case 6: pv16_chunk(6, o + d0, p, v, rs, nk); break;
-        case 7: pv16_chunk(7, o + d0, p, v, rs, nk); break;
-        default: pv16_chunk(8, o + d0, p, v, rs, nk); break;
+        case 1: pv16_chunk(1, o + d0, p, v, rs, nk, cont); break;
+        case 2: pv16_chunk(2, o + d0, p, v, rs, nk, cont); break;
+        case 3: pv16_chunk(3, o + d0, p, v, rs, nk, cont); break;
+        case 4: pv16_chunk(4, o + d0, p, v, rs, nk, cont); break;
+        case 5: pv16_chunk(5, o + d0, p, v, rs, nk, cont); break;
+        case 6: pv16_chunk(6, o + d0, p, v, rs, nk, cont); break;
+        case 7: pv16_chunk(7, o + d0, p, v, rs, nk, cont); break;
+        default: pv16_chunk(8, o + d0, p, v, rs, nk, cont); break;
         }
     }
 #endif
     for (int d0 = d_vec; d0 < hd8; d0 += 64) {
         const float *v = vb + d0;
         switch ((hd8 - d0) / 8 < 8 ? (hd8 - d0) / 8 : 8) {
-        case 1: pv_chunk(1, o + d0, p, v, rs, nk); break;
-        case 2: pv_chunk(2, o + d0, p, v, rs, nk); break;
-        case 3: pv_chunk(3, o + d0, p, v, rs, nk); break;
-        case 4: pv_chunk(4, o + d0, p, v, rs, nk); break;
-        case 5: pv_chunk(5, o + d0, p, v, rs, nk); break;
-        case 6: pv_chunk(6, o + d0, p, v, rs, nk); break;
-        case 7: pv_chunk(7, o + d0, p, v, rs, nk); break;
-        default: pv_chunk(8, o + d0, p, v, rs, nk); break;
+        case 1: pv_chunk(1, o + d0, p, v, rs, nk, cont); break;
+        case 2: pv_chunk(2, o + d0, p, v, rs, nk, cont); break;
+        case 3: pv_chunk(3, o + d0, p, v, rs, nk, cont); break;
+        case 4: pv_chunk(4, o + d0, p, v, rs, nk, cont); break;
+        case 5: pv_chunk(5, o + d0, p, v, rs, nk, cont); break;
+        case 6: pv_chunk(6, o + d0, p, v, rs, nk, cont); break;
+        case 7: pv_chunk(7, o + d0, p, v, rs, nk, cont); break;
+        default: pv_chunk(8, o + d0, p, v, rs, nk, cont); break;
         }
     }
     for (int d = hd8; d < hd; d++) {
-        float t = 0.0f;
+        float t = cont ? o[d] : 0.0f;
         for (int i = 0; i < nk; i++) t += p[i] * vb[(size_t)i * rs + d];
         o[d] = t;
     }
@@ -332,14 +332,23 @@ static void att_task(void *arg, int t)
     int row = t / j->H, h = t % j->H, hd = j->hd;
     int g = h / (j->H / j->KV), nk = j->pos[row] + 1;
     const slot_cache *c = &e->sc[j->slot[row]];
-    size_t rs = (size_t)hd, run = ((size_t)j->layer * j->KV + g) * c->T * hd;
-    const float *kb = c->k + run, *vb = c->v + run;
+    size_t rs = (size_t)hd, run = ((size_t)j->layer * j->KV + g) * hd;
+    const float *kb = c->k + run * c->T, *vb = c->v + run * c->T;
+    /* Positions [0, np) are read from the shared prefix's slot, the rest
+     * from the row's own: every sample of a question reads the one copy of
+     * its prompt's keys and values (smp_forward checks nk > np). */
+    int np = c->n_pre;
+    const slot_cache *pc = &e->sc[np ? c->pre : j->slot[row]];
+    const float *kp = pc->k + run * pc->T, *vp = pc->v + run * pc->T;
     const float *q = e->q + ((size_t)row * j->H + h) * hd;
     float *o = e->att + ((size_t)row * j->H + h) * hd;
     float s[ATT_MAX_T];
     for (size_t b = 0; b < 16 * rs * sizeof(float); b += 64)   /* the first values */
-        __builtin_prefetch((const char *)vb + b);
-    scores(s, q, kb, vb, rs, nk, hd, j->scale);
+        __builtin_prefetch((const char *)vp + b);
+    /* Each score is one dot product whatever the run it is in, so the split
+     * changes no bits. */
+    if (np) scores(s, q, kp, vp, rs, np, hd, j->scale);
+    scores(s + np, q, kb + np * rs, vb + np * rs, rs, nk - np, hd, j->scale);
     float mx = -INFINITY;
     for (int i = 0; i < nk; i++) mx = s[i] > mx ? s[i] : mx;
     int i = 0;
@@ -353,7 +362,8 @@ static void att_task(void *arg, int t)
     }
     float l = 0.0f;
     for (i = 0; i < nk; i++) l += s[i];
-    weighted_values(o, s, vb, rs, nk, hd);
+    if (np) weighted_values(o, s, vp, rs, np, hd, 0);
+    weighted_values(o, s + np, vb + np * rs, rs, nk - np, hd, np > 0);
     float inv = 1.0f / l;
     for (int d = 0; d < hd; d++) o[d] *= inv;
 }
@@ -379,6 +389,9 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
         if (slot[i] < 0 || slot[i] >= e->n_slots || pos[i] < 0 || pos[i] >= e->sc[slot[i]].T)
             return sieve_fail(err, "sample: row %d (slot %d, position %d) outside the cache", i,
                               slot[i], pos[i]);
+        if (pos[i] < e->sc[slot[i]].n_pre)
+            return sieve_fail(err, "sample: row %d (slot %d, position %d) inside the prefix it "
+                              "shares (%d positions)", i, slot[i], pos[i], e->sc[slot[i]].n_pre);
     }
     k->embedding(kc, e->x, ids, w->embed, M, D, V);
     for (int l = 0; l < c->n_layers; l++) {
@@ -422,6 +435,7 @@ sieve_status smp_prefill(smp_engine *e, int slot, const int32_t *ids, int n, flo
 {
     if (n < 1) return sieve_fail(err, "sample: empty prompt");
     if (smp_slot_reserve(e, slot, n, err)) return SIEVE_ERR;
+    smp_slot_share(e, slot, 0, 0);   /* the slot's own positions from 0 on */
     int32_t *sl = malloc((size_t)e->max_rows * sizeof *sl);
     if (!sl) return sieve_fail(err, "sample: out of memory");
     for (int i = 0; i < e->max_rows; i++) sl[i] = slot;

@@ -11,8 +11,9 @@
  * which promises row invariance for them; the backend must use host memory.
  *
  * Slot caches are separate allocations sized per slot (prompt + new tokens),
- * so memory follows what is live, and a prompt's prefill can be copied into
- * other slots (the k samples of a question share one prefill). */
+ * so memory follows what is live. A slot can take its first positions from
+ * another slot (smp_slot_share): the k samples of a question read one copy of
+ * their prompt's keys and values. */
 #ifndef SIEVE_SAMPLE_ENGINE_H
 #define SIEVE_SAMPLE_ENGINE_H
 
@@ -34,9 +35,12 @@ void smp_engine_free(smp_engine *e);   /* NULL is fine */
 /* Makes slot able to hold T positions (its contents are kept only when it
  * already could). */
 sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err);
-/* Copies positions [0, n) of every layer's K/V from slot src to slot dst
- * (dst must hold n positions). */
-void smp_slot_copy(smp_engine *e, int dst, int src, int n);
+/* Slot dst's positions [0, n) are src's from now on: dst's rows attend to
+ * src's keys and values there and to dst's own after (its own first n
+ * positions are never read or written; rows at positions < n are refused).
+ * src must keep those positions unchanged while dst uses them. n = 0 ends the
+ * sharing; smp_prefill into dst does too. */
+void smp_slot_share(smp_engine *e, int dst, int src, int n);
 
 /* Forward of M rows: row i is token ids[i] at position pos[i] of slot
  * slot[i]; the row's K/V go into the cache, and it attends to positions

@@ -1,8 +1,10 @@
 /* Stage `sample`: k completions per input record from a LLaMA model, with a
  * K/V cache per sequence, one batched decode step over every live sequence,
  * continuous batching (a finished sequence's slot takes the next sample at
- * once), and one prefill per question shared by its k samples (its K/V rows
- * are copied into each sample's slot).
+ * once), and one prefill per question shared by its k samples: it goes into
+ * a prefix slot whose keys and values all of them read (smp_slot_share) and
+ * which is freed when the last of them finishes. With k = 1 the prompt is
+ * prefilled straight into the sample's slot.
  *
  * Reproducibility: every random number is Philox(seed; qid, sample_index,
  * position) and every kernel is row-invariant (engine.h), so a completion
@@ -53,6 +55,7 @@ typedef struct {
     int32_t *prompt;
     int n_prompt;
     int launched, finished;
+    int pre;                /* prefix slot holding the prompt's K/V, -1 none */
     result *res;            /* [k] */
 } question;
 
@@ -103,10 +106,14 @@ typedef struct {
     /* work */
     question *qs;           /* queue of questions qs[q - q_base] */
     int64_t q_base, q_end, q_cap;
-    int64_t q_prefilled;    /* question whose prefill is in the prefix slot, -1 none */
+    int64_t q_prefilled;    /* question whose prompt's logits are in prefix_logits, -1 none */
     int64_t q_emit;         /* next question to emit */
     int64_t n_in;
-    seq *slots;             /* [max_batch]; slot max_batch is the prefix */
+    seq *slots;             /* [max_batch]: engine slots 0 .. max_batch-1 */
+    /* Engine slots max_batch .. 2 max_batch hold prompts shared by samples:
+     * each question with a live sample holds at most one, and at most
+     * max_batch questions have one, plus the one being launched. */
+    int *pre_free, n_pre_free;
     float *prefix_logits;   /* [V] */
     float *logits;          /* [max_batch, V] */
     smp_pick_buf *pb;       /* [max_batch] */
@@ -194,6 +201,7 @@ void smp_sample_destroy(void *state)
         for (int i = 0; i < s->max_batch; i++) smp_pick_buf_free(&s->pb[i]);
     free(s->pb);
     free(s->prefix_logits);
+    free(s->pre_free);
     free(s->logits);
     free(s->r_ids);
     free(s->r_slot);
@@ -348,8 +356,11 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
 #endif
     int V = s->m->cfg.vocab, B = s->max_batch;
     int rows = B > 128 ? B : 128;
-    if (smp_engine_new(s->m, s->kern, s->kc, s->pool, B + 1, rows, &s->eng, err))
+    if (smp_engine_new(s->m, s->kern, s->kc, s->pool, 2 * B + 1, rows, &s->eng, err))
         return SIEVE_ERR;
+    s->pre_free = malloc((size_t)(B + 1) * sizeof *s->pre_free);
+    if (!s->pre_free) return sieve_fail(err, "out of memory");
+    for (int i = 0; i <= B; i++) s->pre_free[s->n_pre_free++] = 2 * B - i;
     s->slots = calloc((size_t)B, sizeof *s->slots);
     s->pb = calloc((size_t)B, sizeof *s->pb);
     s->prefix_logits = malloc((size_t)V * sizeof(float));
@@ -494,6 +505,7 @@ static sieve_status enqueue(sample_state *s, sieve_record *r, sieve_err *err)
     }
     question *q = &s->qs[s->q_end - s->q_base];
     memset(q, 0, sizeof *q);
+    q->pre = -1;
     sieve_record_init(&q->rec);
     q->rec = *r;
     sieve_record_init(r);
@@ -617,6 +629,10 @@ static void seq_finish(sample_state *s, seq *sq, int why)
     r->logprob = sq->logprob;
     q->finished++;
     sq->active = 0;
+    if (q->finished == s->k && q->pre >= 0) {   /* no sample reads the prompt any more */
+        s->pre_free[s->n_pre_free++] = q->pre;
+        q->pre = -1;
+    }
 }
 
 /* Text handling after token tok was appended: stop strings, calculator. */
@@ -688,8 +704,6 @@ static sieve_status seq_accept(sample_state *s, seq *sq, int32_t tok, double lp,
     return SIEVE_OK;
 }
 
-/* Starts the next unlaunched sample in free slot i (prefilling its question
- * into the prefix slot first when needed). Returns 0 when nothing is left. */
 /* The first question with a sample not yet launched (q_end when none):
  * questions launch in order, so the search starts at the prefilled one. */
 static int64_t first_unlaunched(const sample_state *s)
@@ -699,16 +713,27 @@ static int64_t first_unlaunched(const sample_state *s)
     return qi;
 }
 
+/* Starts the next unlaunched sample in free slot i, prefilling its question
+ * first when it is the question's first; *launched = 0 when none is left. */
 static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err)
 {
     *launched = 0;
     int64_t qi = first_unlaunched(s);
     if (qi >= s->q_end) return SIEVE_OK;
     question *q = &s->qs[qi - s->q_base];
-    int pre = s->max_batch;
+    int cap = q->n_prompt + s->max_new;
+    if (cap > s->m->cfg.max_pos) cap = s->m->cfg.max_pos;
     if (s->q_prefilled != qi) {
+        /* k = 1: the prompt goes straight into the sample's slot. */
+        int slot = i;
+        if (s->k > 1) {
+            if (!s->n_pre_free) return sieve_fail(err, "sample: no free prefix slot (a bug)");
+            slot = q->pre = s->pre_free[--s->n_pre_free];
+        } else if (smp_slot_reserve(s->eng, slot, cap, err)) {
+            return SIEVE_ERR;
+        }
         double t0 = now_s();
-        if (smp_prefill(s->eng, pre, q->prompt, q->n_prompt, s->prefix_logits, err))
+        if (smp_prefill(s->eng, slot, q->prompt, q->n_prompt, s->prefix_logits, err))
             return SIEVE_ERR;
         s->t_prefill += now_s() - t0;
         s->n_prefill++;
@@ -716,8 +741,6 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
         s->q_prefilled = qi;
     }
     seq *sq = &s->slots[i];
-    int cap = q->n_prompt + s->max_new;
-    if (cap > s->m->cfg.max_pos) cap = s->m->cfg.max_pos;
     sq->active = 1;
     sq->q = qi;
     sq->sample = q->launched++;
@@ -737,9 +760,9 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
     int tok = smp_pick(s->prefix_logits, s->m->cfg.vocab, &pc, u, &s->pb[i], &lp);
     if (seq_accept(s, sq, tok, lp, err)) return SIEVE_ERR;
     /* The prompt's K/V rows, only for a sample that goes on decoding. */
-    if (sq->active) {
+    if (sq->active && q->pre >= 0) {
         if (smp_slot_reserve(s->eng, i, cap, err)) return SIEVE_ERR;
-        smp_slot_copy(s->eng, i, pre, q->n_prompt);
+        smp_slot_share(s->eng, i, q->pre, q->n_prompt);
     }
     return SIEVE_OK;
 }

@@ -189,9 +189,9 @@ static void test_ragged_batch_rows_equal_each_sequence_alone(void)
         int32_t sl = s, pos = lens[s];
         int row = 0;
         REQUIRE(smp_forward(e, &prompt[s][lens[s]], &sl, &pos, 1, &row, 1, alone + s * V, &err) == SIEVE_OK);
-        /* Prefill again into slot 3+s, via a copy of slot s's first positions. */
+        /* Slot 3+s takes its first positions from slot s. */
         REQUIRE(smp_slot_reserve(e, 3 + s, lens[s] + 1, &err) == SIEVE_OK);
-        smp_slot_copy(e, 3 + s, s, lens[s]);
+        smp_slot_share(e, 3 + s, s, lens[s]);
     }
     int32_t ids[3], sl[3], pos[3];
     int rows[3] = {0, 1, 2};
@@ -207,6 +207,62 @@ static void test_ragged_batch_rows_equal_each_sequence_alone(void)
     free(alone);
     free(batch);
     free(tmp);
+    smp_engine_free(e);
+    sieve_pool_free(pool);
+    k->kctx_free(kc);
+    sieve_llama_free(m);
+}
+
+/* Four slots share one prompt (slot 0) and decode different tokens side by
+ * side for several steps; each step's logits must equal, bit for bit, those
+ * of the same sequence prefilled whole into a slot of its own. */
+static void test_rows_sharing_a_prompt_equal_each_sequence_alone(void)
+{
+    sieve_llama *m = small_model(0);
+    REQUIRE(m);
+    const sieve_kernels *k = sieve_kernels_cpu();
+    sieve_kctx *kc;
+    sieve_err err;
+    REQUIRE(k->kctx_new(1, &kc, &err) == SIEVE_OK);
+    sieve_pool *pool = sieve_pool_new(2);
+    smp_engine *e;
+    enum { S = 4, P = 29, STEPS = 6 };
+    REQUIRE(smp_engine_new(m, k, kc, pool, S + 2, 64, &e, &err) == SIEVE_OK);
+    int V = m->cfg.vocab;
+    int32_t seqs[S][P + STEPS];
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < P + STEPS; i++)
+            seqs[s][i] = (int32_t)(i < P ? (i * 31 + 3) % V : (i * 17 + s * 53 + 5) % V);
+    float *lg = malloc(sizeof(float) * S * V), *ref = malloc(sizeof(float) * V);
+    REQUIRE(smp_prefill(e, 0, seqs[0], P, ref, &err) == SIEVE_OK);
+    for (int s = 0; s < S; s++) {
+        REQUIRE(smp_slot_reserve(e, 1 + s, P + STEPS, &err) == SIEVE_OK);
+        smp_slot_share(e, 1 + s, 0, P);
+    }
+    /* A row inside the shared prompt is refused, naming it. */
+    int32_t bad_slot = 1, bad_pos = P - 1;
+    int row0 = 0;
+    CHECK(smp_forward(e, seqs[0], &bad_slot, &bad_pos, 1, &row0, 1, lg, &err) == SIEVE_ERR);
+    CHECK(strstr(err.msg, "inside the prefix") != NULL);
+    int same = 1;
+    for (int t = 0; t < STEPS; t++) {
+        int32_t ids[S], sl[S], pos[S];
+        int rows[S];
+        for (int s = 0; s < S; s++) {
+            ids[s] = seqs[s][P + t];
+            sl[s] = 1 + s;
+            pos[s] = P + t;
+            rows[s] = s;
+        }
+        REQUIRE(smp_forward(e, ids, sl, pos, S, rows, S, lg, &err) == SIEVE_OK);
+        for (int s = 0; s < S; s++) {
+            REQUIRE(smp_prefill(e, S + 1, seqs[s], P + t + 1, ref, &err) == SIEVE_OK);
+            same &= !memcmp(lg + (size_t)s * V, ref, sizeof(float) * V);
+        }
+    }
+    CHECK_MSG(same, "a row reading a shared prompt differs from its sequence alone");
+    free(lg);
+    free(ref);
     smp_engine_free(e);
     sieve_pool_free(pool);
     k->kctx_free(kc);
@@ -334,6 +390,7 @@ int main(void)
     RUN_TEST(test_eight_horizontal_sums_at_once_equal_one_at_a_time);
     RUN_TEST(test_decode_logits_equal_full_forward_over_the_prefix);
     RUN_TEST(test_ragged_batch_rows_equal_each_sequence_alone);
+    RUN_TEST(test_rows_sharing_a_prompt_equal_each_sequence_alone);
     RUN_TEST(test_philox_matches_random123_known_answers);
     RUN_TEST(test_top_k_top_p_and_draw_follow_the_hand_computed_distribution);
     RUN_TEST(test_calculator_continues_open_annotations_only);
