@@ -389,9 +389,13 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
         if (slot[i] < 0 || slot[i] >= e->n_slots || pos[i] < 0 || pos[i] >= e->sc[slot[i]].T)
             return sieve_fail(err, "sample: row %d (slot %d, position %d) outside the cache", i,
                               slot[i], pos[i]);
-        if (pos[i] < e->sc[slot[i]].n_pre)
+        const slot_cache *sc = &e->sc[slot[i]];
+        if (pos[i] < sc->n_pre)
             return sieve_fail(err, "sample: row %d (slot %d, position %d) inside the prefix it "
-                              "shares (%d positions)", i, slot[i], pos[i], e->sc[slot[i]].n_pre);
+                              "shares (%d positions)", i, slot[i], pos[i], sc->n_pre);
+        if (sc->n_pre && (sc->pre < 0 || sc->pre >= e->n_slots || e->sc[sc->pre].T < sc->n_pre))
+            return sieve_fail(err, "sample: slot %d shares %d positions of slot %d, which holds "
+                              "fewer", slot[i], sc->n_pre, sc->pre);
     }
     k->embedding(kc, e->x, ids, w->embed, M, D, V);
     for (int l = 0; l < c->n_layers; l++) {

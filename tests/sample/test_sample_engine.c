@@ -244,6 +244,14 @@ static void test_rows_sharing_a_prompt_equal_each_sequence_alone(void)
     int row0 = 0;
     CHECK(smp_forward(e, seqs[0], &bad_slot, &bad_pos, 1, &row0, 1, lg, &err) == SIEVE_ERR);
     CHECK(strstr(err.msg, "inside the prefix") != NULL);
+    /* So is a share longer than the prompt's slot holds (slot 0 was sized
+     * for P positions, with some headroom, far short of 3 P). */
+    REQUIRE(smp_slot_reserve(e, 1, 4 * P, &err) == SIEVE_OK);
+    smp_slot_share(e, 1, 0, 3 * P);
+    bad_pos = 3 * P;
+    CHECK(smp_forward(e, seqs[0], &bad_slot, &bad_pos, 1, &row0, 1, lg, &err) == SIEVE_ERR);
+    CHECK_MSG(strstr(err.msg, "which holds fewer") != NULL, "%s", err.msg);
+    smp_slot_share(e, 1, 0, P);
     int same = 1;
     for (int t = 0; t < STEPS; t++) {
         int32_t ids[S], sl[S], pos[S];
