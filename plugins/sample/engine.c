@@ -21,13 +21,18 @@
 
 /* Keys and values per layer and kv head, positions contiguous: a head's
  * attention streams one run of memory (decode reads every cached position of
- * every live slot each step, so this traffic is a large part of its cost). */
+ * every live slot each step, so this traffic is a large part of its cost).
+ * A slot that shares its first n_pre positions stores only the rest: its
+ * position p at index p - n_pre of each run. */
 typedef struct {
-    float *k, *v;   /* [L][KV][T][hd] each, v right after k in one mapping */
+    float *k, *v;   /* [L][KV][rows][hd] each, v right after k in one mapping */
     size_t bytes;   /* of the mapping */
-    int T;          /* capacity in positions */
+    int rows;       /* positions stored per run */
     int pre, n_pre; /* positions [0, n_pre) are slot pre's (n_pre 0: none) */
 } slot_cache;
+
+/* Positions the slot can attend to: the shared ones and its own. */
+static int slot_end(const slot_cache *s) { return s->n_pre + s->rows; }
 
 /* One layer's weights packed for the matmul. */
 typedef struct {
@@ -177,18 +182,18 @@ static float *kv_map(size_t want, size_t *bytes)
 sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err)
 {
     slot_cache *s = &e->sc[slot];
-    if (T <= s->T) return SIEVE_OK;
+    if (T <= slot_end(s)) return SIEVE_OK;
     if (T > ATT_MAX_T)
         return sieve_fail(err, "sample: %d positions exceed the sampler's limit of %d", T,
                           ATT_MAX_T);
     /* Grow with headroom so slots reused by similar prompts rarely reallocate. */
-    int cap = T + T / 4;
-    if (cap > ATT_MAX_T) cap = ATT_MAX_T;
-    size_t n = (size_t)e->m->cfg.n_layers * cap * kvd(e), bytes;
+    int need = T - s->n_pre, rows = need + need / 4;
+    if (s->n_pre + rows > ATT_MAX_T) rows = ATT_MAX_T - s->n_pre;
+    size_t n = (size_t)e->m->cfg.n_layers * rows * kvd(e), bytes;
     float *k = kv_map(2 * n * sizeof(float), &bytes);
-    if (!k) return sieve_fail(err, "sample: out of memory for a K/V cache of %d positions", cap);
+    if (!k) return sieve_fail(err, "sample: out of memory for a K/V cache of %d positions", rows);
     if (s->k) munmap(s->k, s->bytes);
-    *s = (slot_cache){k, k + n, bytes, cap, s->pre, s->n_pre};
+    *s = (slot_cache){k, k + n, bytes, rows, s->pre, s->n_pre};
     return SIEVE_OK;
 }
 
@@ -333,13 +338,13 @@ static void att_task(void *arg, int t)
     int g = h / (j->H / j->KV), nk = j->pos[row] + 1;
     const slot_cache *c = &e->sc[j->slot[row]];
     size_t rs = (size_t)hd, run = ((size_t)j->layer * j->KV + g) * hd;
-    const float *kb = c->k + run * c->T, *vb = c->v + run * c->T;
+    const float *kb = c->k + run * c->rows, *vb = c->v + run * c->rows;   /* from n_pre on */
     /* Positions [0, np) are read from the shared prefix's slot, the rest
      * from the row's own: every sample of a question reads the one copy of
      * its prompt's keys and values (smp_forward checks nk > np). */
     int np = c->n_pre;
     const slot_cache *pc = &e->sc[np ? c->pre : j->slot[row]];
-    const float *kp = pc->k + run * pc->T, *vp = pc->v + run * pc->T;
+    const float *kp = pc->k + run * pc->rows, *vp = pc->v + run * pc->rows;
     const float *q = e->q + ((size_t)row * j->H + h) * hd;
     float *o = e->att + ((size_t)row * j->H + h) * hd;
     float s[ATT_MAX_T];
@@ -348,7 +353,7 @@ static void att_task(void *arg, int t)
     /* Each score is one dot product whatever the run it is in, so the split
      * changes no bits. */
     if (np) scores(s, q, kp, vp, rs, np, hd, j->scale);
-    scores(s + np, q, kb + np * rs, vb + np * rs, rs, nk - np, hd, j->scale);
+    scores(s + np, q, kb, vb, rs, nk - np, hd, j->scale);
     float mx = -INFINITY;
     for (int i = 0; i < nk; i++) mx = s[i] > mx ? s[i] : mx;
     int i = 0;
@@ -363,7 +368,7 @@ static void att_task(void *arg, int t)
     float l = 0.0f;
     for (i = 0; i < nk; i++) l += s[i];
     if (np) weighted_values(o, s, vp, rs, np, hd, 0);
-    weighted_values(o, s + np, vb + np * rs, rs, nk - np, hd, np > 0);
+    weighted_values(o, s + np, vb, rs, nk - np, hd, np > 0);
     float inv = 1.0f / l;
     for (int d = 0; d < hd; d++) o[d] *= inv;
 }
@@ -386,14 +391,14 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
         if (ids[i] < 0 || ids[i] >= V)
             return sieve_fail(err, "sample: token id %d outside the vocabulary [0, %d)", ids[i],
                               V);
-        if (slot[i] < 0 || slot[i] >= e->n_slots || pos[i] < 0 || pos[i] >= e->sc[slot[i]].T)
+        if (slot[i] < 0 || slot[i] >= e->n_slots || pos[i] < 0 || pos[i] >= slot_end(&e->sc[slot[i]]))
             return sieve_fail(err, "sample: row %d (slot %d, position %d) outside the cache", i,
                               slot[i], pos[i]);
         const slot_cache *sc = &e->sc[slot[i]];
         if (pos[i] < sc->n_pre)
             return sieve_fail(err, "sample: row %d (slot %d, position %d) inside the prefix it "
                               "shares (%d positions)", i, slot[i], pos[i], sc->n_pre);
-        if (sc->n_pre && (sc->pre < 0 || sc->pre >= e->n_slots || e->sc[sc->pre].T < sc->n_pre))
+        if (sc->n_pre && (sc->pre < 0 || sc->pre >= e->n_slots || slot_end(&e->sc[sc->pre]) < sc->n_pre))
             return sieve_fail(err, "sample: slot %d shares %d positions of slot %d, which holds "
                               "fewer", slot[i], sc->n_pre, sc->pre);
     }
@@ -409,7 +414,7 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
         for (int i = 0; i < M; i++) {
             slot_cache *sc = &e->sc[slot[i]];
             for (int g = 0; g < KV; g++) {
-                size_t off = (((size_t)l * KV + g) * sc->T + (size_t)pos[i]) * hd;
+                size_t off = (((size_t)l * KV + g) * sc->rows + (size_t)(pos[i] - sc->n_pre)) * hd;
                 memcpy(sc->k + off, e->kn + (size_t)i * KVd + (size_t)g * hd, (size_t)hd * sizeof(float));
                 memcpy(sc->v + off, e->vn + (size_t)i * KVd + (size_t)g * hd, (size_t)hd * sizeof(float));
             }
@@ -438,8 +443,8 @@ sieve_status smp_prefill(smp_engine *e, int slot, const int32_t *ids, int n, flo
                          sieve_err *err)
 {
     if (n < 1) return sieve_fail(err, "sample: empty prompt");
-    if (smp_slot_reserve(e, slot, n, err)) return SIEVE_ERR;
     smp_slot_share(e, slot, 0, 0);   /* the slot's own positions from 0 on */
+    if (smp_slot_reserve(e, slot, n, err)) return SIEVE_ERR;
     int32_t *sl = malloc((size_t)e->max_rows * sizeof *sl);
     if (!sl) return sieve_fail(err, "sample: out of memory");
     for (int i = 0; i < e->max_rows; i++) sl[i] = slot;

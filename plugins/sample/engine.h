@@ -32,14 +32,15 @@ sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_
                             sieve_err *err);
 void smp_engine_free(smp_engine *e);   /* NULL is fine */
 
-/* Makes slot able to hold T positions (its contents are kept only when it
- * already could). */
+/* Makes slot able to attend to T positions, its shared ones included (its
+ * contents are kept only when it already could). */
 sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err);
 /* Slot dst's positions [0, n) are src's from now on: dst's rows attend to
- * src's keys and values there and to dst's own after (its own first n
- * positions are never read or written; rows at positions < n are refused).
- * src must keep those positions unchanged while dst uses them. n = 0 ends the
- * sharing; smp_prefill into dst does too. */
+ * src's keys and values there and to dst's own after, and dst stores only
+ * those (rows at positions < n are refused). Call before dst's own positions
+ * are written: they are not kept. src must keep its first n positions
+ * unchanged while dst uses them. n = 0 ends the sharing; smp_prefill into dst
+ * does too. */
 void smp_slot_share(smp_engine *e, int dst, int src, int n);
 
 /* Forward of M rows: row i is token ids[i] at position pos[i] of slot

@@ -729,8 +729,9 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
         if (s->k > 1) {
             if (!s->n_pre_free) return sieve_fail(err, "sample: no free prefix slot (a bug)");
             slot = q->pre = s->pre_free[--s->n_pre_free];
-        } else if (smp_slot_reserve(s->eng, slot, cap, err)) {
-            return SIEVE_ERR;
+        } else {
+            smp_slot_share(s->eng, slot, 0, 0);   /* before sizing it: no shared positions */
+            if (smp_slot_reserve(s->eng, slot, cap, err)) return SIEVE_ERR;
         }
         double t0 = now_s();
         if (smp_prefill(s->eng, slot, q->prompt, q->n_prompt, s->prefix_logits, err))
@@ -761,8 +762,8 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
     if (seq_accept(s, sq, tok, lp, err)) return SIEVE_ERR;
     /* The prompt's K/V rows, only for a sample that goes on decoding. */
     if (sq->active && q->pre >= 0) {
+        smp_slot_share(s->eng, i, q->pre, q->n_prompt);   /* then room for the rest */
         if (smp_slot_reserve(s->eng, i, cap, err)) return SIEVE_ERR;
-        smp_slot_share(s->eng, i, q->pre, q->n_prompt);
     }
     return SIEVE_OK;
 }
