@@ -113,26 +113,52 @@ static sieve_llama *small_model(int tied)
     return m;
 }
 
+/* A small model, the CPU kernels, a pool of 2 threads and an engine. */
+typedef struct {
+    sieve_llama *m;
+    const sieve_kernels *k;
+    sieve_kctx *kc;
+    sieve_pool *pool;
+    smp_engine *e;
+} rig;
+
+static void rig_close(rig *r)
+{
+    smp_engine_free(r->e);
+    sieve_pool_free(r->pool);
+    if (r->kc) r->k->kctx_free(r->kc);
+    sieve_llama_free(r->m);
+}
+
+static bool rig_open(rig *r, int tied, int n_slots, int max_rows)
+{
+    sieve_err err = {{0}};
+    *r = (rig){small_model(tied), sieve_kernels_cpu(), NULL, sieve_pool_new(2), NULL};
+    if (!r->m || !r->pool || r->k->kctx_new(1, &r->kc, &err) ||
+        smp_engine_new(r->m, r->k, r->kc, r->pool, n_slots, max_rows, &r->e, &err)) {
+        fprintf(stderr, "rig: %s\n", err.msg);
+        rig_close(r);
+        return false;
+    }
+    return true;
+}
+
 static void test_decode_logits_equal_full_forward_over_the_prefix(void)
 {
     for (int tied = 0; tied < 2; tied++) {
-        sieve_llama *m = small_model(tied);
-        REQUIRE(m);
-        const sieve_kernels *k = sieve_kernels_cpu();
-        sieve_kctx *kc;
-        sieve_err err;
-        REQUIRE(k->kctx_new(1, &kc, &err) == SIEVE_OK);
-        sieve_pool *pool = sieve_pool_new(2);
-        smp_engine *e;
+        rig r;
         /* max_rows 8 < prompt: the prefill runs in chunks. */
-        REQUIRE(smp_engine_new(m, k, kc, pool, 3, 8, &e, &err) == SIEVE_OK);
+        REQUIRE(rig_open(&r, tied, 3, 8));
+        sieve_llama *m = r.m;
+        smp_engine *e = r.e;
+        sieve_err err;
         int V = m->cfg.vocab, P = 13, steps = 20, T = P + steps;
         int32_t ids[64];
         for (int i = 0; i < T; i++) ids[i] = (int32_t)((i * 37 + 11) % V);
         float *lg = malloc(sizeof(float) * V), *ref = malloc(sizeof(float) * V);
         float *full = malloc(sizeof(float) * (size_t)T * V);
         sieve_llama_run *run;
-        REQUIRE(sieve_llama_run_new(m, k, kc, 1, T, 0, &run, &err) == SIEVE_OK);
+        REQUIRE(sieve_llama_run_new(m, r.k, r.kc, 1, T, 0, &run, &err) == SIEVE_OK);
         REQUIRE(sieve_llama_forward(run, ids, 1, T, 0, full, &err) == SIEVE_OK);
         REQUIRE(smp_slot_reserve(e, 0, T, &err) == SIEVE_OK);
         REQUIRE(smp_prefill(e, 0, ids, P, lg, &err) == SIEVE_OK);
@@ -158,25 +184,17 @@ static void test_decode_logits_equal_full_forward_over_the_prefix(void)
         free(lg);
         free(ref);
         free(full);
-        smp_engine_free(e);
-        sieve_pool_free(pool);
-        k->kctx_free(kc);
-        sieve_llama_free(m);
+        rig_close(&r);
     }
 }
 
 static void test_ragged_batch_rows_equal_each_sequence_alone(void)
 {
-    sieve_llama *m = small_model(0);
-    REQUIRE(m);
-    const sieve_kernels *k = sieve_kernels_cpu();
-    sieve_kctx *kc;
+    rig r;
+    REQUIRE(rig_open(&r, 0, 6, 64));
+    smp_engine *e = r.e;
     sieve_err err;
-    REQUIRE(k->kctx_new(1, &kc, &err) == SIEVE_OK);
-    sieve_pool *pool = sieve_pool_new(2);
-    smp_engine *e;
-    REQUIRE(smp_engine_new(m, k, kc, pool, 6, 64, &e, &err) == SIEVE_OK);
-    int V = m->cfg.vocab;
+    int V = r.m->cfg.vocab;
     int lens[3] = {5, 17, 40};
     int32_t prompt[3][41];
     for (int s = 0; s < 3; s++)
@@ -207,10 +225,7 @@ static void test_ragged_batch_rows_equal_each_sequence_alone(void)
     free(alone);
     free(batch);
     free(tmp);
-    smp_engine_free(e);
-    sieve_pool_free(pool);
-    k->kctx_free(kc);
-    sieve_llama_free(m);
+    rig_close(&r);
 }
 
 /* Four slots share one prompt (slot 0) and decode different tokens side by
@@ -218,17 +233,12 @@ static void test_ragged_batch_rows_equal_each_sequence_alone(void)
  * of the same sequence prefilled whole into a slot of its own. */
 static void test_rows_sharing_a_prompt_equal_each_sequence_alone(void)
 {
-    sieve_llama *m = small_model(0);
-    REQUIRE(m);
-    const sieve_kernels *k = sieve_kernels_cpu();
-    sieve_kctx *kc;
-    sieve_err err;
-    REQUIRE(k->kctx_new(1, &kc, &err) == SIEVE_OK);
-    sieve_pool *pool = sieve_pool_new(2);
-    smp_engine *e;
     enum { S = 4, P = 29, STEPS = 6 };
-    REQUIRE(smp_engine_new(m, k, kc, pool, S + 2, 64, &e, &err) == SIEVE_OK);
-    int V = m->cfg.vocab;
+    rig r;
+    REQUIRE(rig_open(&r, 0, S + 2, 64));
+    smp_engine *e = r.e;
+    sieve_err err;
+    int V = r.m->cfg.vocab;
     int32_t seqs[S][P + STEPS];
     for (int s = 0; s < S; s++)
         for (int i = 0; i < P + STEPS; i++)
@@ -271,10 +281,7 @@ static void test_rows_sharing_a_prompt_equal_each_sequence_alone(void)
     CHECK_MSG(same, "a row reading a shared prompt differs from its sequence alone");
     free(lg);
     free(ref);
-    smp_engine_free(e);
-    sieve_pool_free(pool);
-    k->kctx_free(kc);
-    sieve_llama_free(m);
+    rig_close(&r);
 }
 
 static void test_philox_matches_random123_known_answers(void)
