@@ -290,6 +290,20 @@ static inline __attribute__((always_inline)) void pv16_chunk(int NV, float *o, c
 }
 #endif
 
+/* chunk(NV, ...) for NV = n (1..8) as a constant, so the chunk's accumulators
+ * stay in registers. */
+#define PV_CHUNKS(chunk, n, ...)                                                          \
+    switch (n) {                                                                          \
+    case 1: chunk(1, __VA_ARGS__); break;                                                 \
+    case 2: chunk(2, __VA_ARGS__); break;                                                 \
+    case 3: chunk(3, __VA_ARGS__); break;                                                 \
+    case 4: chunk(4, __VA_ARGS__); break;                                                 \
+    case 5: chunk(5, __VA_ARGS__); break;                                                 \
+    case 6: chunk(6, __VA_ARGS__); break;                                                 \
+    case 7: chunk(7, __VA_ARGS__); break;                                                 \
+    default: chunk(8, __VA_ARGS__); break;                                                \
+    }
+
 static void weighted_values(float *o, const float *p, const float *vb, size_t rs, int nk, int hd,
                             int cont)
 {
@@ -297,31 +311,13 @@ static void weighted_values(float *o, const float *p, const float *vb, size_t rs
 #if defined(__AVX512F__)
     d_vec = hd & ~15;
     for (int d0 = 0; d0 < d_vec; d0 += 128) {
-        const float *v = vb + d0;
-        switch ((d_vec - d0) / 16 < 8 ? (d_vec - d0) / 16 : 8) {
-        case 1: pv16_chunk(1, o + d0, p, v, rs, nk, cont); break;
-        case 2: pv16_chunk(2, o + d0, p, v, rs, nk, cont); break;
-        case 3: pv16_chunk(3, o + d0, p, v, rs, nk, cont); break;
-        case 4: pv16_chunk(4, o + d0, p, v, rs, nk, cont); break;
-        case 5: pv16_chunk(5, o + d0, p, v, rs, nk, cont); break;
-        case 6: pv16_chunk(6, o + d0, p, v, rs, nk, cont); break;
-        case 7: pv16_chunk(7, o + d0, p, v, rs, nk, cont); break;
-        default: pv16_chunk(8, o + d0, p, v, rs, nk, cont); break;
-        }
+        int n = (d_vec - d0) / 16;
+        PV_CHUNKS(pv16_chunk, n < 8 ? n : 8, o + d0, p, vb + d0, rs, nk, cont)
     }
 #endif
     for (int d0 = d_vec; d0 < hd8; d0 += 64) {
-        const float *v = vb + d0;
-        switch ((hd8 - d0) / 8 < 8 ? (hd8 - d0) / 8 : 8) {
-        case 1: pv_chunk(1, o + d0, p, v, rs, nk, cont); break;
-        case 2: pv_chunk(2, o + d0, p, v, rs, nk, cont); break;
-        case 3: pv_chunk(3, o + d0, p, v, rs, nk, cont); break;
-        case 4: pv_chunk(4, o + d0, p, v, rs, nk, cont); break;
-        case 5: pv_chunk(5, o + d0, p, v, rs, nk, cont); break;
-        case 6: pv_chunk(6, o + d0, p, v, rs, nk, cont); break;
-        case 7: pv_chunk(7, o + d0, p, v, rs, nk, cont); break;
-        default: pv_chunk(8, o + d0, p, v, rs, nk, cont); break;
-        }
+        int n = (hd8 - d0) / 8;
+        PV_CHUNKS(pv_chunk, n < 8 ? n : 8, o + d0, p, vb + d0, rs, nk, cont)
     }
     for (int d = hd8; d < hd; d++) {
         float t = cont ? o[d] : 0.0f;
