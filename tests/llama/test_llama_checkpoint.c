@@ -141,6 +141,43 @@ static int same_file(const char *a, const char *b)
     return same;
 }
 
+/* Dropping the matrices releases their pages (whole pages inside them read
+ * zero again) and NULLs their views; the embedding and norms keep their
+ * values, and a tied lm_head stays the embedding. */
+static void test_drop_matrices_keeps_embedding_and_norms(void)
+{
+    for (int tied = 0; tied < 2; tied++) {
+        sieve_err err = {{0}};
+        sieve_llama_config cfg;
+        REQUIRE(sieve_llama_config_parse(CFG, strlen(CFG), "cfg", &cfg, &err) == SIEVE_OK);
+        cfg.tie_embeddings = tied;
+        sieve_llama *m = NULL;
+        REQUIRE(sieve_llama_new(&cfg, &m, &err) == SIEVE_OK);
+        sieve_llama_init(m, 9);
+        float *before = malloc(m->n_params * sizeof *before);
+        REQUIRE(before);
+        memcpy(before, m->params, m->n_params * sizeof *before);
+        const float *gate = m->w.layers[1].w_gate;
+        size_t gate_n = (size_t)cfg.ffn * cfg.dim, D = (size_t)cfg.dim;
+        sieve_llama_drop_matrices(m);
+        size_t zeros = 0;
+        for (size_t i = 0; i < gate_n; i++) zeros += gate[i] == 0.0f;
+        CHECK_MSG(zeros >= 1024, "tied=%d: %zu of the gate's %zu floats read zero", tied, zeros,
+                  gate_n);
+        for (int l = 0; l < cfg.n_layers; l++) {
+            const sieve_llama_layer_w *w = &m->w.layers[l];
+            CHECK(!w->wq && !w->wk && !w->wv && !w->wo && !w->w_gate && !w->w_up && !w->w_down);
+            CHECK(!memcmp(w->attn_norm, before + (w->attn_norm - m->params), D * sizeof(float)));
+            CHECK(!memcmp(w->mlp_norm, before + (w->mlp_norm - m->params), D * sizeof(float)));
+        }
+        CHECK(!memcmp(m->w.embed, before, (size_t)cfg.vocab * D * sizeof(float)));
+        CHECK(!memcmp(m->w.final_norm, before + (m->w.final_norm - m->params), D * sizeof(float)));
+        CHECK(tied ? m->w.lm_head == m->w.embed : m->w.lm_head == NULL);
+        free(before);
+        sieve_llama_free(m);
+    }
+}
+
 static void test_init_save_load_save_is_byte_identical_and_oracle_reads_it(void)
 {
     sieve_err err = {{0}};
@@ -411,6 +448,7 @@ int main(void)
     RUN_TEST(test_f16_checkpoint_loads_within_half_precision);
     RUN_TEST(test_sharded_checkpoint_loads_the_same_values);
     RUN_TEST(test_init_save_load_save_is_byte_identical_and_oracle_reads_it);
+    RUN_TEST(test_drop_matrices_keeps_embedding_and_norms);
     RUN_TEST(test_missing_tensor_is_named);
     RUN_TEST(test_wrong_shape_is_named);
     RUN_TEST(test_truncated_file_is_reported);
