@@ -14,7 +14,7 @@
  * multiply-adds per 3 weight loads and 8 broadcasts; with AVX2, 24 columns
  * and 4 x 24 tiles. (OpenBLAS 0.3.21 runs its AVX2 kernels on AVX-512
  * machines such as Zen 5, so this is also where the sampler beats it.) The
- * packed copy doubles the weights' memory while a sampler runs. */
+ * stage gives the model's own matrices back once they are packed. */
 #ifndef SIEVE_SAMPLE_MATMUL_H
 #define SIEVE_SAMPLE_MATMUL_H
 
