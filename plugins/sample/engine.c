@@ -253,41 +253,31 @@ static void scores(float *s, const float *q, const float *kb, const float *vb, s
     }
 }
 
-/* o[d0 .. d0 + 8 NV) = sum_i p_i v_i, one multiply-add per element and
+/* o[d0 .. d0 + LANES NV) = sum_i p_i v_i, one multiply-add per element and
  * position, in position order, the accumulators held in registers; with
  * `cont`, the sum goes on from the o already there (a float holds an
- * accumulator exactly, so a sum split in two gives the same bits). */
-static inline __attribute__((always_inline)) void pv_chunk(int NV, float *o, const float *p,
-                                                           const float *vb, size_t rs, int nk,
-                                                           int cont)
-{
-    v8f acc[8];
-    for (int j = 0; j < NV; j++) acc[j] = cont ? v8_ld(o + 8 * j) : v8_zero();
-    for (int i = 0; i < nk; i++) {
-        v8f pi = v8_set1(p[i]);
-        const float *v = vb + (size_t)i * rs;
-        __builtin_prefetch(v + 4 * rs);
-        for (int j = 0; j < NV; j++) acc[j] = V8_FMA(pi, v8_ld(v + 8 * j), acc[j]);
+ * accumulator exactly, so a sum split in two gives the same bits). One body
+ * for both register widths: each lane's chain is the same, so are the bits. */
+#define DEFINE_PV_CHUNK(name, vec, LANES, zero, load, store, set1, fma)                     \
+    static inline __attribute__((always_inline)) void name(int NV, float *o, const float *p, \
+                                                           const float *vb, size_t rs,       \
+                                                           int nk, int cont)                 \
+    {                                                                                        \
+        vec acc[8];                                                                          \
+        for (int j = 0; j < NV; j++) acc[j] = cont ? load(o + LANES * j) : zero();            \
+        for (int i = 0; i < nk; i++) {                                                       \
+            vec pi = set1(p[i]);                                                             \
+            const float *v = vb + (size_t)i * rs;                                            \
+            __builtin_prefetch(v + 4 * rs);                                                  \
+            for (int j = 0; j < NV; j++) acc[j] = fma(pi, load(v + LANES * j), acc[j]);       \
+        }                                                                                    \
+        for (int j = 0; j < NV; j++) store(o + LANES * j, acc[j]);                           \
     }
-    for (int j = 0; j < NV; j++) v8_st(o + 8 * j, acc[j]);
-}
 
+DEFINE_PV_CHUNK(pv_chunk, v8f, 8, v8_zero, v8_ld, v8_st, v8_set1, V8_FMA)
 #if defined(__AVX512F__)
-/* The same per-element chains sixteen lanes at a time (the same bits). */
-static inline __attribute__((always_inline)) void pv16_chunk(int NV, float *o, const float *p,
-                                                             const float *vb, size_t rs, int nk,
-                                                             int cont)
-{
-    __m512 acc[8];
-    for (int j = 0; j < NV; j++) acc[j] = cont ? _mm512_loadu_ps(o + 16 * j) : _mm512_setzero_ps();
-    for (int i = 0; i < nk; i++) {
-        __m512 pi = _mm512_set1_ps(p[i]);
-        const float *v = vb + (size_t)i * rs;
-        __builtin_prefetch(v + 4 * rs);
-        for (int j = 0; j < NV; j++) acc[j] = _mm512_fmadd_ps(pi, _mm512_loadu_ps(v + 16 * j), acc[j]);
-    }
-    for (int j = 0; j < NV; j++) _mm512_storeu_ps(o + 16 * j, acc[j]);
-}
+DEFINE_PV_CHUNK(pv16_chunk, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps,
+                _mm512_set1_ps, _mm512_fmadd_ps)
 #endif
 
 /* chunk(NV, ...) for NV = n (1..8) as a constant, so the chunk's accumulators
