@@ -43,72 +43,54 @@ void smp_packed_free(smp_packed *pw)
  * the 32 registers for accumulators. Each element is still one fused
  * multiply-add chain in k order, so the bits equal the 8-lane build's. */
 #define MM_MR 8
+typedef __m512 mm_vec;
+#define MM_LANES 16
+#define MM_ZERO() _mm512_setzero_ps()
+#define MM_LOAD(p) _mm512_load_ps(p)   /* panels are 64-byte aligned */
+#define MM_STORE(p, v) _mm512_storeu_ps(p, v)
+#define MM_SET1(x) _mm512_set1_ps(x)
+#define MM_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define MM_UNROLL _Pragma("GCC unroll 2")
+#else
+#define MM_MR 4
+typedef v8f mm_vec;
+#define MM_LANES 8
+#define MM_ZERO() v8_zero()
+#define MM_LOAD(p) v8_ld(p)
+#define MM_STORE(p, v) v8_st(p, v)
+#define MM_SET1(x) v8_set1(x)
+#define MM_FMA(a, b, c) V8_FMA(a, b, c)
+#define MM_UNROLL _Pragma("GCC unroll 4")
+#endif
 
+/* R rows of x (stride K) times one panel (three registers wide): out[r][0..cols). */
 static inline __attribute__((always_inline)) void tile(int R, const float *x, int K,
                                                        const float *pk, float *out, int ldo,
                                                        int cols)
 {
-    __m512 c0[MM_MR], c1[MM_MR], c2[MM_MR];
-    for (int r = 0; r < R; r++) c0[r] = c1[r] = c2[r] = _mm512_setzero_ps();
-#pragma GCC unroll 2
+    mm_vec c0[MM_MR], c1[MM_MR], c2[MM_MR];
+    for (int r = 0; r < R; r++) c0[r] = c1[r] = c2[r] = MM_ZERO();
+    MM_UNROLL
     for (int k = 0; k < K; k++) {
         const float *w = pk + (size_t)k * SMP_PANEL;
-        __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16), w2 = _mm512_load_ps(w + 32);
+        mm_vec w0 = MM_LOAD(w), w1 = MM_LOAD(w + MM_LANES), w2 = MM_LOAD(w + 2 * MM_LANES);
         for (int r = 0; r < R; r++) {
-            __m512 xb = _mm512_set1_ps(x[(size_t)r * K + k]);
-            c0[r] = _mm512_fmadd_ps(xb, w0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(xb, w1, c1[r]);
-            c2[r] = _mm512_fmadd_ps(xb, w2, c2[r]);
+            mm_vec xb = MM_SET1(x[(size_t)r * K + k]);
+            c0[r] = MM_FMA(xb, w0, c0[r]);
+            c1[r] = MM_FMA(xb, w1, c1[r]);
+            c2[r] = MM_FMA(xb, w2, c2[r]);
         }
     }
     for (int r = 0; r < R; r++) {
         float *o = out + (size_t)r * ldo;
         float buf[SMP_PANEL];
-        float *dst = cols == SMP_PANEL ? o : buf;
-        _mm512_storeu_ps(dst, c0[r]);
-        _mm512_storeu_ps(dst + 16, c1[r]);
-        _mm512_storeu_ps(dst + 32, c2[r]);
+        float *dst = cols == SMP_PANEL ? o : buf;   /* the last panel may be narrower */
+        MM_STORE(dst, c0[r]);
+        MM_STORE(dst + MM_LANES, c1[r]);
+        MM_STORE(dst + 2 * MM_LANES, c2[r]);
         if (dst == buf) memcpy(o, buf, (size_t)cols * sizeof *o);
     }
 }
-#else
-#define MM_MR 4
-
-/* R rows of x (stride K) times one panel: out[r][0..cols). */
-static inline __attribute__((always_inline)) void tile(int R, const float *x, int K,
-                                                       const float *pk, float *out, int ldo,
-                                                       int cols)
-{
-    v8f c0[MM_MR], c1[MM_MR], c2[MM_MR];
-    for (int r = 0; r < R; r++) c0[r] = c1[r] = c2[r] = v8_zero();
-#pragma GCC unroll 4
-    for (int k = 0; k < K; k++) {
-        v8f w0 = v8_ld(pk + (size_t)k * SMP_PANEL), w1 = v8_ld(pk + (size_t)k * SMP_PANEL + 8);
-        v8f w2 = v8_ld(pk + (size_t)k * SMP_PANEL + 16);
-        for (int r = 0; r < R; r++) {
-            v8f xb = v8_set1(x[(size_t)r * K + k]);
-            c0[r] = V8_FMA(xb, w0, c0[r]);
-            c1[r] = V8_FMA(xb, w1, c1[r]);
-            c2[r] = V8_FMA(xb, w2, c2[r]);
-        }
-    }
-    for (int r = 0; r < R; r++) {
-        float *o = out + (size_t)r * ldo;
-        if (cols == SMP_PANEL) {
-            v8_st(o, c0[r]);
-            v8_st(o + 8, c1[r]);
-            v8_st(o + 16, c2[r]);
-        } else {
-            float buf[SMP_PANEL];
-            v8_st(buf, c0[r]);
-            v8_st(buf + 8, c1[r]);
-            v8_st(buf + 16, c2[r]);
-            memcpy(o, buf, (size_t)cols * sizeof *o);
-        }
-    }
-}
-
-#endif
 
 /* Constant row counts, so each tile keeps its accumulators in registers. */
 #define TILE(R)                                                                          \
