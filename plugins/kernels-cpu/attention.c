@@ -71,10 +71,10 @@ static void att_row(const att_job *j, int b, int h, int t, float *acc)
             bm = s[i] > bm ? s[i] : bm;
         }
         float mnew = bm > m ? bm : m;
-        float corr = m == -INFINITY ? 0.0f : sexp(m - mnew);
+        float corr = m == -INFINITY ? 0.0f : simd_expf(m - mnew);
         l *= corr;
         for (int i = 0; i < n; i++) {
-            float p = sexp(s[i] - mnew);
+            float p = simd_expf(s[i] - mnew);
             l += p;
             axpby(acc, i == 0 ? corr : 1.0f, p, vbase + (size_t)(kb + i) * rs, hd);
         }

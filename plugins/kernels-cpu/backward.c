@@ -104,13 +104,13 @@ static void swib_body(void *arg, long lo, long hi)
     long i = lo;
     for (; i + 8 <= hi; i += 8) {
         v8f g = v8f_load(a->g + i), u = v8f_load(a->u + i), d = v8f_load(a->dout + i);
-        v8f s = 1.0f / (1.0f + v8f_exp(-g));
+        v8f s = 1.0f / (1.0f + simd_exp8(-g));
         v8f_store(a->dg + i, d * u * s * (1.0f + g * (1.0f - s)));
         v8f_store(a->du + i, d * g * s);
     }
     for (; i < hi; i++) {
         float g = a->g[i], u = a->u[i], d = a->dout[i];
-        float s = 1.0f / (1.0f + sexp(-g));
+        float s = 1.0f / (1.0f + simd_expf(-g));
         a->dg[i] = d * u * s * (1.0f + g * (1.0f - s));
         a->du[i] = d * g * s;
     }
@@ -161,8 +161,8 @@ static void ceb_rows(void *arg, long lo, long hi)
         float s = a->scale ? a->scale[m] : a->def_scale;
         v8f vl = v8f_set1(a->lse[m]), vs = v8f_set1(s);
         int i = 0;
-        for (; i + 8 <= V; i += 8) v8f_store(d + i, vs * v8f_exp(v8f_load(x + i) - vl));
-        for (; i < V; i++) d[i] = s * sexp(x[i] - a->lse[m]);
+        for (; i + 8 <= V; i += 8) v8f_store(d + i, vs * simd_exp8(v8f_load(x + i) - vl));
+        for (; i < V; i++) d[i] = s * simd_expf(x[i] - a->lse[m]);
         d[t] -= s;
     }
 }
@@ -256,13 +256,13 @@ static void attb_task(void *arg, int task)
                 int c = 0;
                 for (; c < lo[i] - k0; c++) srow[c] = prow[c] = 0.0f;   /* other documents */
                 for (; c + 8 <= last + 1; c += 8) {
-                    v8f p = v8f_exp(v8f_load(srow + c) * vsc - vl);
+                    v8f p = simd_exp8(v8f_load(srow + c) * vsc - vl);
                     v8f ds = p * (v8f_load(prow + c) - vd) * vsc;
                     v8f_store(srow + c, p);
                     v8f_store(prow + c, ds);
                 }
                 for (; c <= last; c++) {
-                    float p = sexp(srow[c] * j->scale - lse[i]);
+                    float p = simd_expf(srow[c] * j->scale - lse[i]);
                     prow[c] = p * (prow[c] - Dt[i]) * j->scale;
                     srow[c] = p;
                 }

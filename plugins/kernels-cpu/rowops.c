@@ -85,12 +85,12 @@ static void swi_body(void *arg, long lo, long hi)
     long i = lo;
     for (; i + 8 <= hi; i += 8) {
         v8f g = v8f_load(a->gate + i), u = v8f_load(a->up + i);
-        v8f s = g / (1.0f + v8f_exp(-g));
+        v8f s = g / (1.0f + simd_exp8(-g));
         v8f_store(a->out + i, s * u);
     }
     for (; i < hi; i++) {
         float g = a->gate[i];
-        a->out[i] = g / (1.0f + sexp(-g)) * a->up[i];
+        a->out[i] = g / (1.0f + simd_expf(-g)) * a->up[i];
     }
 }
 

@@ -31,10 +31,10 @@ static float row_lse(const float *x, int V)
     while (i + 8 <= V) {
         v8f acc = v8f_set1(0.0f);
         int end = i + 256 <= V ? i + 256 : V;
-        for (; i + 8 <= end; i += 8) acc += v8f_exp(v8f_load(x + i) - vmx);
+        for (; i + 8 <= end; i += 8) acc += simd_exp8(v8f_load(x + i) - vmx);
         total += v8f_hsum(acc);
     }
-    for (; i < V; i++) total += sexp(x[i] - mx);
+    for (; i < V; i++) total += simd_expf(x[i] - mx);
     return mx + (float)log(total);
 }
 

@@ -1,6 +1,6 @@
-/* 8-lane float helpers for the CPU kernels (GCC vector extensions); exp()
- * comes from the shared plugins/simd/simd_exp.h (the sampler uses the same
- * one), with its scalar twin for tails. */
+/* 8-lane float helpers for the CPU kernels (GCC vector extensions). exp() is
+ * the shared plugins/simd/simd_exp.h's, called directly: simd_exp8 and, for
+ * tails, its scalar twin simd_expf (the sampler uses the same bits). */
 #ifndef SIEVE_KCPU_VEXP_H
 #define SIEVE_KCPU_VEXP_H
 
@@ -27,8 +27,6 @@ static inline v8f v8f_sel(v8i m, v8f a, v8f b) { return simd_f8_sel(m, a, b); }
 
 static inline v8f v8f_max(v8f a, v8f b) { return v8f_sel(a > b, a, b); }
 
-static inline v8f v8f_exp(v8f x) { return simd_exp8(x); }
-static inline float sexp(float x) { return simd_expf(x); }
 
 /* Sum of the 8 lanes in a fixed order. */
 static inline float v8f_hsum(v8f v)
