@@ -1,8 +1,11 @@
 /* Row-invariant matmul over packed weights (see matmul.h). A pool task owns
- * one panel and runs every group of up to MM_MR input rows over it:
- * the panel stays in L1 while the rows pass, and the rows (M x K, small in
- * decode) stay in L2. Tiles only decide which elements share a pass over k,
- * never how one element is summed. */
+ * a run of consecutive panels and runs every group of up to MM_MR input rows
+ * over each: the panel stays in L1/L2 while the rows pass, and the rows (M x
+ * K, small in decode) stay in L2. Meanwhile the passes ask for the run's next
+ * panel, a slice each, so it comes from memory while this one is computed
+ * (the weights of a large model, and the lm_head of any, stream from DRAM
+ * every step). Tiles only decide which elements share a pass over k, never
+ * how one element is summed. */
 #include "matmul.h"
 
 #include <stdlib.h>
@@ -63,16 +66,25 @@ typedef v8f mm_vec;
 #define MM_UNROLL _Pragma("GCC unroll 4")
 #endif
 
+/* What a tile asks for while it runs: pf_per_k lines of pf per k step, the
+ * first pf_n lines of pf in all (pf NULL: nothing). */
+typedef struct {
+    const char *pf;
+    int pf_per_k, pf_n;
+} mm_ahead;
+
 /* R rows of x (stride K) times one panel (three registers wide): out[r][0..cols). */
 static inline __attribute__((always_inline)) void tile(int R, const float *x, int K,
                                                        const float *pk, float *out, int ldo,
-                                                       int cols)
+                                                       int cols, mm_ahead a)
 {
     mm_vec c0[MM_MR], c1[MM_MR], c2[MM_MR];
     for (int r = 0; r < R; r++) c0[r] = c1[r] = c2[r] = MM_ZERO();
     MM_UNROLL
     for (int k = 0; k < K; k++) {
         const float *w = pk + (size_t)k * SMP_PANEL;
+        for (int i = 0, l = k * a.pf_per_k; a.pf && i < a.pf_per_k && l + i < a.pf_n; i++)
+            __builtin_prefetch(a.pf + (size_t)(l + i) * 64, 0, 2);
         mm_vec w0 = MM_LOAD(w), w1 = MM_LOAD(w + MM_LANES), w2 = MM_LOAD(w + 2 * MM_LANES);
         for (int r = 0; r < R; r++) {
             mm_vec xb = MM_SET1(x[(size_t)r * K + k]);
@@ -95,12 +107,12 @@ static inline __attribute__((always_inline)) void tile(int R, const float *x, in
 /* Constant row counts, so each tile keeps its accumulators in registers. */
 #define TILE(R)                                                                          \
     static void tile_##R(const float *x, int K, const float *pk, float *out, int ldo,     \
-                         int cols)                                                       \
+                         int cols, mm_ahead a)                                           \
     {                                                                                    \
-        tile(R, x, K, pk, out, ldo, cols);                                               \
+        tile(R, x, K, pk, out, ldo, cols, a);                                            \
     }
 TILE(1) TILE(2) TILE(3) TILE(4)
-typedef void (*tile_fn)(const float *, int, const float *, float *, int, int);
+typedef void (*tile_fn)(const float *, int, const float *, float *, int, int, mm_ahead);
 #if MM_MR == 8
 TILE(5) TILE(6) TILE(7) TILE(8)
 static const tile_fn tiles[MM_MR + 1] = {NULL,   tile_1, tile_2, tile_3, tile_4,
@@ -111,33 +123,54 @@ static const tile_fn tiles[MM_MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4};
 
 typedef struct {
     const float *in;
-    int M, K, n;
+    int M, K, n, runs;
     const smp_mm *mm;
-    int first[5];   /* first panel task of each product; first[n] = total */
+    int first[5];   /* first panel of each product, counted across them; first[n] = total */
 } mm_job;
 
+/* Panel g of the job: its product and packed weights. */
+static const float *panel(const mm_job *j, int g, int *product)
+{
+    int p = 0;
+    while (g >= j->first[p + 1]) p++;
+    *product = p;
+    return j->mm[p].w->p + (size_t)(g - j->first[p]) * j->K * SMP_PANEL;
+}
+
+/* Run t: panels [total t / runs, total (t+1) / runs). */
 static void mm_task(void *arg, int t)
 {
     const mm_job *j = arg;
-    int p = 0;
-    while (t >= j->first[p + 1]) p++;
-    const smp_mm *m = &j->mm[p];
-    int N = m->w->N, K = j->K, c0 = (t - j->first[p]) * SMP_PANEL;
-    int cols = N - c0 < SMP_PANEL ? N - c0 : SMP_PANEL;
-    const float *pk = m->w->p + (size_t)c0 * K;
-    for (int r = 0; r < j->M; r += MM_MR) {
-        int R = j->M - r < MM_MR ? j->M - r : MM_MR;
-        tiles[R](j->in + (size_t)r * K, K, pk, m->out + (size_t)r * N + c0, N, cols);
+    int total = j->first[j->n], K = j->K;
+    int g0 = (int)((long long)total * t / j->runs), g1 = (int)((long long)total * (t + 1) / j->runs);
+    int groups = (j->M + MM_MR - 1) / MM_MR, lines = K * SMP_PANEL * (int)sizeof(float) / 64;
+    int per_k = (lines + groups * K - 1) / (groups * K);   /* the groups share the next panel */
+    for (int g = g0; g < g1; g++) {
+        int p, ignored;
+        const float *pk = panel(j, g, &p);
+        const char *next = g + 1 < g1 ? (const char *)panel(j, g + 1, &ignored) : NULL;
+        const smp_mm *m = &j->mm[p];
+        int N = m->w->N, c0 = (g - j->first[p]) * SMP_PANEL;
+        int cols = N - c0 < SMP_PANEL ? N - c0 : SMP_PANEL;
+        for (int r = 0, gr = 0; r < j->M; r += MM_MR, gr++) {
+            int R = j->M - r < MM_MR ? j->M - r : MM_MR, from = gr * K * per_k;
+            mm_ahead a = {next ? next + (size_t)from * 64 : NULL, per_k, lines - from};
+            tiles[R](j->in + (size_t)r * K, K, pk, m->out + (size_t)r * N + c0, N, cols, a);
+        }
     }
 }
 
 void smp_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n)
 {
     if (M <= 0 || n <= 0 || n > 4) return;
-    mm_job j = {in, M, K, n, mm, {0}};
+    mm_job j = {in, M, K, n, 0, mm, {0}};
     for (int i = 0; i < n; i++)
         j.first[i + 1] = j.first[i] + (mm[i].w->N + SMP_PANEL - 1) / SMP_PANEL;
-    sieve_pool_run(pool, j.first[n], mm_task, &j);
+    /* A few runs per thread: long enough that most panels have a next one
+     * to ask for, enough of them to even out threads that run slower. */
+    int runs = 4 * sieve_pool_threads(pool);
+    j.runs = runs < j.first[n] ? runs : j.first[n];
+    sieve_pool_run(pool, j.runs, mm_task, &j);
 }
 
 void smp_matmul(sieve_pool *pool, float *out, const float *in, const smp_packed *w, int M)
