@@ -186,9 +186,7 @@ sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err)
     if (T > ATT_MAX_T)
         return sieve_fail(err, "sample: %d positions exceed the sampler's limit of %d", T,
                           ATT_MAX_T);
-    /* Grow with headroom so slots reused by similar prompts rarely reallocate. */
-    int need = T - s->n_pre, rows = need + need / 4;
-    if (s->n_pre + rows > ATT_MAX_T) rows = ATT_MAX_T - s->n_pre;
+    int rows = T - s->n_pre;
     size_t n = (size_t)e->m->cfg.n_layers * rows * kvd(e), bytes;
     float *k = kv_map(2 * n * sizeof(float), &bytes);
     if (!k) return sieve_fail(err, "sample: out of memory for a K/V cache of %d positions", rows);
@@ -203,12 +201,13 @@ void smp_slot_share(smp_engine *e, int dst, int src, int n)
     e->sc[dst].n_pre = n;
 }
 
-/* ---- attention: one task per (row, head) ---- */
+/* ---- attention: one item per (row, kv head), runs of items per task ---- */
 typedef struct {
     smp_engine *e;
     int layer, H, KV, hd;
     const int32_t *slot, *pos;
     float scale;
+    int n, runs;   /* items (row, kv head) and pool tasks */
 } att_job;
 
 /* s[i] = (q . k_i) * scale for every cached position i. Each dot is eight
@@ -316,30 +315,51 @@ static void weighted_values(float *o, const float *p, const float *vb, size_t rs
     }
 }
 
-static void att_task(void *arg, int t)
+/* Where item t (row t / KV, kv head t % KV) finds its keys and values:
+ * positions [0, np) in the shared prefix's slot (kp, vp), the rest in the
+ * row's own from n_pre on (kb, vb): every sample of a question reads the one
+ * copy of its prompt's (smp_forward checks nk > np). With no shared prefix,
+ * np is 0 and kp, vp are the row's own. */
+typedef struct {
+    const float *kp, *vp, *kb, *vb;
+    int np, nk;
+} att_runs;
+
+static att_runs att_where(const att_job *j, int t)
 {
-    const att_job *j = arg;
-    smp_engine *e = j->e;
-    int row = t / j->H, h = t % j->H, hd = j->hd;
-    int g = h / (j->H / j->KV), nk = j->pos[row] + 1;
+    const smp_engine *e = j->e;
+    int row = t / j->KV, g = t % j->KV;
     const slot_cache *c = &e->sc[j->slot[row]];
-    size_t rs = (size_t)hd, run = ((size_t)j->layer * j->KV + g) * hd;
-    const float *kb = c->k + run * c->rows, *vb = c->v + run * c->rows;   /* from n_pre on */
-    /* Positions [0, np) are read from the shared prefix's slot, the rest
-     * from the row's own: every sample of a question reads the one copy of
-     * its prompt's keys and values (smp_forward checks nk > np). */
-    int np = c->n_pre;
-    const slot_cache *pc = &e->sc[np ? c->pre : j->slot[row]];
-    const float *kp = pc->k + run * pc->rows, *vp = pc->v + run * pc->rows;
-    const float *q = e->q + ((size_t)row * j->H + h) * hd;
-    float *o = e->att + ((size_t)row * j->H + h) * hd;
+    size_t run = ((size_t)j->layer * j->KV + g) * j->hd;
+    const slot_cache *pc = &e->sc[c->n_pre ? c->pre : j->slot[row]];
+    return (att_runs){pc->k + run * pc->rows, pc->v + run * pc->rows, c->k + run * c->rows,
+                      c->v + run * c->rows, c->n_pre, j->pos[row] + 1};
+}
+
+/* The first 16 positions' keys and values, which the scores' own look-ahead
+ * does not cover. */
+static void att_prefetch_start(const att_job *j, int t)
+{
+    att_runs a = att_where(j, t);
+    const char *k = (const char *)(a.np ? a.kp : a.kb), *v = (const char *)(a.np ? a.vp : a.vb);
+    for (size_t b = 0; b < 16 * (size_t)j->hd * sizeof(float); b += 64) {
+        __builtin_prefetch(k + b);
+        __builtin_prefetch(v + b);
+    }
+}
+
+/* One query head over positions [0, nk): o = softmax(q . k / sqrt(hd)) v. */
+static void att_head(const att_job *j, const float *q, float *o, const float *kp, const float *vp,
+                     const float *kb, const float *vb, int np, int nk, int next)
+{
+    int hd = j->hd;
+    size_t rs = (size_t)hd;
     float s[ATT_MAX_T];
-    for (size_t b = 0; b < 16 * rs * sizeof(float); b += 64)   /* the first values */
-        __builtin_prefetch((const char *)vp + b);
     /* Each score is one dot product whatever the run it is in, so the split
      * changes no bits. */
     if (np) scores(s, q, kp, vp, rs, np, hd, j->scale);
     scores(s + np, q, kb, vb, rs, nk - np, hd, j->scale);
+    if (next >= 0) att_prefetch_start(j, next);   /* comes in while this one finishes */
     float mx = -INFINITY;
     for (int i = 0; i < nk; i++) mx = s[i] > mx ? s[i] : mx;
     int i = 0;
@@ -357,6 +377,29 @@ static void att_task(void *arg, int t)
     weighted_values(o, s + np, vb, rs, nk - np, hd, np > 0);
     float inv = 1.0f / l;
     for (int d = 0; d < hd; d++) o[d] *= inv;
+}
+
+/* Item t: each query head of the group attends. */
+static void att_item(const att_job *j, int t, int next)
+{
+    smp_engine *e = j->e;
+    int row = t / j->KV, g = t % j->KV, hd = j->hd, per = j->H / j->KV;
+    att_runs a = att_where(j, t);
+    for (int h = g * per; h < (g + 1) * per; h++) {
+        int last = h == (g + 1) * per - 1;
+        att_head(j, e->q + ((size_t)row * j->H + h) * hd, e->att + ((size_t)row * j->H + h) * hd,
+                 a.kp, a.vp, a.kb, a.vb, a.np, a.nk, last ? next : -1);
+    }
+}
+
+/* Pool task t: items [n t / runs, n (t+1) / runs), each asking early for the
+ * next one's first keys and values. */
+static void att_task(void *arg, int t)
+{
+    const att_job *j = arg;
+    int i0 = (int)((long long)j->n * t / j->runs), i1 = (int)((long long)j->n * (t + 1) / j->runs);
+    if (i0 < i1) att_prefetch_start(j, i0);
+    for (int i = i0; i < i1; i++) att_item(j, i, i + 1 < i1 ? i + 1 : -1);
 }
 
 sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
@@ -405,8 +448,10 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
                 memcpy(sc->v + off, e->vn + (size_t)i * KVd + (size_t)g * hd, (size_t)hd * sizeof(float));
             }
         }
-        att_job aj = {e, l, H, KV, hd, slot, pos, 1.0f / sqrtf((float)hd)};
-        sieve_pool_run(e->pool, M * H, att_task, &aj);
+        int runs = 8 * sieve_pool_threads(e->pool);
+        att_job aj = {e, l, H, KV, hd, slot, pos, 1.0f / sqrtf((float)hd), M * KV,
+                      runs < M * KV ? runs : M * KV};
+        sieve_pool_run(e->pool, aj.runs, att_task, &aj);
         smp_matmul(e->pool, e->proj, e->att, &lp->wo, M);
         k->add(kc, e->x, e->x, e->proj, (size_t)M * D);
         k->rmsnorm(kc, e->ln, NULL, e->x, lw->mlp_norm, M, D, eps);

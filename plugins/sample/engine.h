@@ -32,8 +32,9 @@ sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_
                             sieve_err *err);
 void smp_engine_free(smp_engine *e);   /* NULL is fine */
 
-/* Makes slot able to attend to T positions, its shared ones included (its
- * contents are kept only when it already could). */
+/* Makes slot able to attend to T positions, its shared ones included: a
+ * cache for exactly the rest, with its pages in place (its contents are kept
+ * only when it already could). */
 sieve_status smp_slot_reserve(smp_engine *e, int slot, int T, sieve_err *err);
 /* Slot dst's positions [0, n) are src's from now on: dst's rows attend to
  * src's keys and values there and to dst's own after, and dst stores only
@@ -51,8 +52,9 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
                          const int32_t *pos, int M, const int *logit_rows, int n_logits,
                          float *logits, sieve_err *err);
 
-/* Prefill of n tokens into slot from position 0, in chunks of max_rows;
- * logits[V] of the last position. */
+/* Prefill of n tokens into slot from position 0, in chunks of max_rows
+ * (reserving n positions when the slot has fewer); logits[V] of the last
+ * position. */
 sieve_status smp_prefill(smp_engine *e, int slot, const int32_t *ids, int n, float *logits,
                          sieve_err *err);
 

@@ -3,8 +3,10 @@
  * continuous batching (a finished sequence's slot takes the next sample at
  * once), and one prefill per question shared by its k samples: it goes into
  * a prefix slot whose keys and values all of them read (smp_slot_share) and
- * which is freed when the last of them finishes. With k = 1 the prompt is
- * prefilled straight into the sample's slot.
+ * which is freed when the last of them finishes (with k = 1 too: one way for
+ * every k). A sample's own slot thus holds only what it generates, at most
+ * max_new_tokens positions: those caches are made when the stage starts, as
+ * the model is loaded, rather than page by page while sampling.
  *
  * Reproducibility: every random number is Philox(seed; qid, sample_index,
  * position) and every kernel is row-invariant (engine.h), so a completion
@@ -384,6 +386,16 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
             return sieve_fail(err, "out of memory");
 #endif
     }
+    /* Every sample slot's cache now, as vLLM takes its K/V memory at start:
+     * fresh memory costs a page fault per page to set up (much more in some
+     * VMs), which would otherwise stall the first decode steps. */
+    const sieve_llama_config *c = &s->m->cfg;
+    int own = s->max_new < c->max_pos ? s->max_new : c->max_pos;
+    double t0 = now_s(), kv_bytes = 2.0 * c->n_layers * c->n_kv_heads * c->head_dim * sizeof(float);
+    for (int i = 0; i < B; i++)
+        if (smp_slot_reserve(s->eng, i, own, err)) return SIEVE_ERR;
+    sieve_log(ctx, SIEVE_LOG_INFO, "K/V caches for %d sequences of %d new tokens: %.1f MB in %.2f s",
+              B, own, B * own * kv_bytes / 1e6, now_s() - t0);
     s->q_prefilled = -1;
     if (sieve_ctx_resumable(ctx) && open_journal(s, params, err)) return SIEVE_ERR;
     sieve_log(ctx, SIEVE_LOG_INFO,
@@ -725,15 +737,14 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
     int cap = q->n_prompt + s->max_new;
     if (cap > s->m->cfg.max_pos) cap = s->m->cfg.max_pos;
     if (s->q_prefilled != qi) {
-        /* k = 1: the prompt goes straight into the sample's slot. */
-        int slot = i;
-        if (s->k > 1) {
-            if (!s->n_pre_free) return sieve_fail(err, "sample: no free prefix slot (a bug)");
-            slot = q->pre = s->pre_free[--s->n_pre_free];
-        } else {
-            smp_slot_share(s->eng, slot, 0, 0);   /* before sizing it: no shared positions */
-            if (smp_slot_reserve(s->eng, slot, cap, err)) return SIEVE_ERR;
-        }
+        if (!s->n_pre_free) return sieve_fail(err, "sample: no free prefix slot (a bug)");
+        int slot = q->pre = s->pre_free[--s->n_pre_free];
+        /* With headroom, so prefix slots reused by similar prompts rarely
+         * map a new cache. */
+        int room = q->n_prompt + q->n_prompt / 4;
+        smp_slot_share(s->eng, slot, 0, 0);   /* before sizing it: no shared positions */
+        if (smp_slot_reserve(s->eng, slot, room < s->m->cfg.max_pos ? room : s->m->cfg.max_pos, err))
+            return SIEVE_ERR;
         double t0 = now_s();
         if (smp_prefill(s->eng, slot, q->prompt, q->n_prompt, s->prefix_logits, err))
             return SIEVE_ERR;
@@ -761,9 +772,10 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
     double lp;
     int tok = smp_pick(s->prefix_logits, s->m->cfg.vocab, &pc, u, &s->pb[i], &lp);
     if (seq_accept(s, sq, tok, lp, err)) return SIEVE_ERR;
-    /* The prompt's K/V rows, only for a sample that goes on decoding. */
-    if (sq->active && q->pre >= 0) {
-        smp_slot_share(s->eng, i, q->pre, q->n_prompt);   /* then room for the rest */
+    /* The prompt's K/V rows, only for a sample that goes on decoding; the
+     * slot's own cache, made at the start, holds the rest. */
+    if (sq->active) {
+        smp_slot_share(s->eng, i, q->pre, q->n_prompt);
         if (smp_slot_reserve(s->eng, i, cap, err)) return SIEVE_ERR;
     }
     return SIEVE_OK;

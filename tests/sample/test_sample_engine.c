@@ -71,6 +71,47 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
     free(part);
 }
 
+/* Products of one input in one job (q/k/v): a pool task's run of panels may
+ * cross from one product into the next. Each must equal its product alone. */
+static void test_matmul_products_in_one_job_equal_each_alone(void)
+{
+    enum { M = 9, K = 75 };
+    int Ns[3] = {101, 48, 7};
+    float *in = malloc(sizeof(float) * M * K);
+    for (int i = 0; i < M * K; i++) in[i] = frand();
+    smp_packed pw[3];
+    float *alone[3], *multi[3];
+    for (int p = 0; p < 3; p++) {
+        float *w = malloc(sizeof(float) * Ns[p] * K);
+        for (int i = 0; i < Ns[p] * K; i++) w[i] = frand();
+        REQUIRE(!smp_pack(&pw[p], w, Ns[p], K));
+        free(w);
+        alone[p] = malloc(sizeof(float) * M * Ns[p]);
+        multi[p] = malloc(sizeof(float) * M * Ns[p]);
+    }
+    int threads[] = {1, 2, 5};
+    for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
+        sieve_pool *pool = sieve_pool_new(threads[t]);
+        smp_mm mm[3];
+        for (int p = 0; p < 3; p++) {
+            smp_matmul(pool, alone[p], in, &pw[p], M);
+            memset(multi[p], 0, sizeof(float) * M * Ns[p]);
+            mm[p] = (smp_mm){multi[p], &pw[p]};
+        }
+        smp_matmul_multi(pool, in, M, K, mm, 3);
+        for (int p = 0; p < 3; p++)
+            CHECK_MSG(!memcmp(alone[p], multi[p], sizeof(float) * M * Ns[p]),
+                      "%d threads, product %d", threads[t], p);
+        sieve_pool_free(pool);
+    }
+    for (int p = 0; p < 3; p++) {
+        smp_packed_free(&pw[p]);
+        free(alone[p]);
+        free(multi[p]);
+    }
+    free(in);
+}
+
 static void test_eight_horizontal_sums_at_once_equal_one_at_a_time(void)
 {
     for (int rep = 0; rep < 1000; rep++) {
@@ -203,6 +244,7 @@ static void test_ragged_batch_rows_equal_each_sequence_alone(void)
     float *tmp = malloc(sizeof(float) * V);
     for (int s = 0; s < 3; s++) {
         /* Alone: prefill into slot s, then one decode row. */
+        REQUIRE(smp_slot_reserve(e, s, lens[s] + 1, &err) == SIEVE_OK);
         REQUIRE(smp_prefill(e, s, prompt[s], lens[s], tmp, &err) == SIEVE_OK);
         int32_t sl = s, pos = lens[s];
         int row = 0;
@@ -402,6 +444,7 @@ static void test_calculator_forced_tokens_decode_to_the_result_text(void)
 int main(void)
 {
     RUN_TEST(test_matmul_rows_identical_for_any_batch_and_thread_count);
+    RUN_TEST(test_matmul_products_in_one_job_equal_each_alone);
     RUN_TEST(test_eight_horizontal_sums_at_once_equal_one_at_a_time);
     RUN_TEST(test_decode_logits_equal_full_forward_over_the_prefix);
     RUN_TEST(test_ragged_batch_rows_equal_each_sequence_alone);
