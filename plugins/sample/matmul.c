@@ -166,9 +166,13 @@ void smp_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const smp
     mm_job j = {in, M, K, n, 0, mm, {0}};
     for (int i = 0; i < n; i++)
         j.first[i + 1] = j.first[i] + (mm[i].w->N + SMP_PANEL - 1) / SMP_PANEL;
-    /* A few runs per thread: long enough that most panels have a next one
-     * to ask for, enough of them to even out threads that run slower. */
-    int runs = 4 * sieve_pool_threads(pool);
+    /* Runs of about four panels or more, so most panels have a next one to
+     * ask for; at least one per thread and up to four, which evens out
+     * threads that run slower. (Against four runs per thread whatever the
+     * size: 32 sequences 2.5% faster over 18 interleaved pairs.) */
+    int th = sieve_pool_threads(pool), runs = j.first[n] / 4;
+    runs = runs > 4 * th ? 4 * th : runs;
+    runs = runs < th ? th : runs;
     j.runs = runs < j.first[n] ? runs : j.first[n];
     sieve_pool_run(pool, j.runs, mm_task, &j);
 }
