@@ -115,12 +115,14 @@ typedef struct sieve_llama {
 sieve_status sieve_llama_new(const sieve_llama_config *cfg, sieve_llama **out,
                              sieve_err *err);
 void sieve_llama_free(sieve_llama *m);                      /* NULL is fine */
-/* Gives the memory of every weight matrix but the embedding (the attention
- * and MLP projections, an untied lm_head) back to the system and sets their
- * views to NULL; the embedding and the norm weights stay. For a caller that
- * has made its own copy (the sampler packs them): the model then no longer
- * holds them twice. Checkpoints cannot be saved from it afterwards. */
-void sieve_llama_drop_matrices(sieve_llama *m);
+/* Gives the memory of one weight matrix of m, the one *view points to (an
+ * attention or MLP projection, or an untied lm_head), back to the system and
+ * sets *view to NULL; 0, or -1 (and nothing changes) for any other pointer,
+ * the embedding and a lm_head tied to it included. For a caller that has made
+ * its own copy (the sampler packs each matrix and then drops it): the model
+ * then holds no matrix twice for longer than one copy takes. Checkpoints
+ * cannot be saved from the model afterwards. */
+int sieve_llama_drop_matrix(sieve_llama *m, float **view);
 
 /* HF init: every Linear and the embedding ~ normal(0, init_range), every
  * RMSNorm weight 1. Deterministic for a seed (xoshiro256** + Box-Muller),

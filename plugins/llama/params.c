@@ -128,30 +128,29 @@ void sieve_llama_free(sieve_llama *m)
     free(m);
 }
 
-void sieve_llama_drop_matrices(sieve_llama *m)
+int sieve_llama_drop_matrix(sieve_llama *m, float **view)
 {
-    int n = sieve_llama_tensors(&m->cfg, NULL, 0);
+    if (!*view || *view == m->w.embed) return -1;
+    size_t at = (size_t)(*view - m->params);
+    int n = sieve_llama_tensors(&m->cfg, NULL, 0), found = 0;
     sieve_llama_tensor *t = malloc((size_t)n * sizeof *t);
-    if (t) {
-        sieve_llama_tensors(&m->cfg, t, n);
+    if (!t) return -1;
+    sieve_llama_tensors(&m->cfg, t, n);
+    for (int i = 0; i < n && !found; i++) {
+        if (t[i].offset != at || t[i].rank != 2) continue;
+        found = 1;
+        /* Whole pages inside the matrix only: its neighbours stay. */
         const uintptr_t page = 4096;
-        for (int i = 0; i < n; i++) {
-            if (t[i].rank != 2 || !strcmp(t[i].name, "model.embed_tokens.weight")) continue;
-            /* Whole pages inside the matrix only: its neighbours stay. */
-            uintptr_t lo = (uintptr_t)(m->params + t[i].offset);
-            uintptr_t hi = (uintptr_t)(m->params + t[i].offset + t[i].numel);
-            lo = (lo + page - 1) & ~(page - 1);
-            hi &= ~(page - 1);
-            if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
-        }
-        free(t);
+        uintptr_t lo = (uintptr_t)(m->params + t[i].offset);
+        uintptr_t hi = (uintptr_t)(m->params + t[i].offset + t[i].numel);
+        lo = (lo + page - 1) & ~(page - 1);
+        hi &= ~(page - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
     }
-    /* Any later use of these views faults at once instead of reading zeros. */
-    for (int l = 0; l < m->cfg.n_layers; l++) {
-        sieve_llama_layer_w *w = &m->w.layers[l];
-        w->wq = w->wk = w->wv = w->wo = w->w_gate = w->w_up = w->w_down = NULL;
-    }
-    if (m->w.lm_head != m->w.embed) m->w.lm_head = NULL;
+    free(t);
+    if (!found) return -1;
+    *view = NULL;   /* a later use faults at once instead of reading zeros */
+    return 0;
 }
 
 /* ---- init ---- */

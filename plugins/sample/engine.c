@@ -55,9 +55,18 @@ struct smp_engine {
 
 static void *alloc_f(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
-sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_kctx *kc,
-                            sieve_pool *pool, int n_slots, int max_rows, smp_engine **out,
-                            sieve_err *err)
+/* Packs the model's matrix *w; with give_back, the model's own copy goes
+ * back to the system at once. */
+static int pack_from(smp_packed *pw, sieve_llama *m, float **w, int N, int K, int give_back)
+{
+    if (smp_pack(pw, *w, N, K)) return -1;
+    if (give_back) sieve_llama_drop_matrix(m, w);   /* -1 for a tied lm_head: it stays */
+    return 0;
+}
+
+sieve_status smp_engine_new(sieve_llama *m, int give_back, const sieve_kernels *k,
+                            sieve_kctx *kc, sieve_pool *pool, int n_slots, int max_rows,
+                            smp_engine **out, sieve_err *err)
 {
     *out = NULL;
     if (!(k->flags & SIEVE_KERNELS_HOST_MEMORY))
@@ -92,14 +101,15 @@ sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_
         return sieve_fail(err, "sample: out of memory for %d rows of activations", max_rows);
     }
     e->lp = calloc((size_t)c->n_layers, sizeof *e->lp);
-    int bad = !e->lp || smp_pack(&e->lm_head, m->w.lm_head, c->vocab, c->dim);
+    int bad = !e->lp || pack_from(&e->lm_head, m, &m->w.lm_head, c->vocab, c->dim, give_back);
     for (int l = 0; !bad && l < c->n_layers; l++) {
-        const sieve_llama_layer_w *lw = &m->w.layers[l];
+        sieve_llama_layer_w *lw = &m->w.layers[l];
         layer_packed *p = &e->lp[l];
-        bad = smp_pack(&p->wq, lw->wq, (int)Q, c->dim) || smp_pack(&p->wk, lw->wk, (int)KVd, c->dim) ||
-              smp_pack(&p->wv, lw->wv, (int)KVd, c->dim) || smp_pack(&p->wo, lw->wo, c->dim, (int)Q) ||
-              smp_pack(&p->gate, lw->w_gate, c->ffn, c->dim) ||
-              smp_pack(&p->up, lw->w_up, c->ffn, c->dim) || smp_pack(&p->down, lw->w_down, c->dim, c->ffn);
+        int D = c->dim, g = give_back;
+        bad = pack_from(&p->wq, m, &lw->wq, (int)Q, D, g) || pack_from(&p->wk, m, &lw->wk, (int)KVd, D, g) ||
+              pack_from(&p->wv, m, &lw->wv, (int)KVd, D, g) || pack_from(&p->wo, m, &lw->wo, D, (int)Q, g) ||
+              pack_from(&p->gate, m, &lw->w_gate, c->ffn, D, g) ||
+              pack_from(&p->up, m, &lw->w_up, c->ffn, D, g) || pack_from(&p->down, m, &lw->w_down, D, c->ffn, g);
     }
     if (bad) {
         smp_engine_free(e);

@@ -26,10 +26,13 @@
 typedef struct smp_engine smp_engine;
 
 /* n_slots sequences, at most max_rows rows per forward call (longer prefills
- * are cut into chunks of max_rows by smp_prefill). */
-sieve_status smp_engine_new(const sieve_llama *m, const sieve_kernels *k, sieve_kctx *kc,
-                            sieve_pool *pool, int n_slots, int max_rows, smp_engine **out,
-                            sieve_err *err);
+ * are cut into chunks of max_rows by smp_prefill). The engine packs its own
+ * copy of the model's matrices; with give_back, it gives the model's back
+ * one by one as it goes (sieve_llama_drop_matrix), so memory peaks at one
+ * model plus one matrix rather than two models. */
+sieve_status smp_engine_new(sieve_llama *m, int give_back, const sieve_kernels *k,
+                            sieve_kctx *kc, sieve_pool *pool, int n_slots, int max_rows,
+                            smp_engine **out, sieve_err *err);
 void smp_engine_free(smp_engine *e);   /* NULL is fine */
 
 /* Makes slot able to attend to T positions, its shared ones included: a

@@ -358,9 +358,8 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
 #endif
     int V = s->m->cfg.vocab, B = s->max_batch;
     int rows = B > 128 ? B : 128;
-    if (smp_engine_new(s->m, s->kern, s->kc, s->pool, 2 * B + 1, rows, &s->eng, err))
+    if (smp_engine_new(s->m, 1, s->kern, s->kc, s->pool, 2 * B + 1, rows, &s->eng, err))
         return SIEVE_ERR;
-    sieve_llama_drop_matrices(s->m);   /* the engine has packed its own copy */
     s->pre_free = malloc((size_t)(B + 1) * sizeof *s->pre_free);
     if (!s->pre_free) return sieve_fail(err, "out of memory");
     for (int i = 0; i <= B; i++) s->pre_free[s->n_pre_free++] = 2 * B - i;

@@ -141,10 +141,10 @@ static int same_file(const char *a, const char *b)
     return same;
 }
 
-/* Dropping the matrices releases their pages (whole pages inside them read
- * zero again) and NULLs their views; the embedding and norms keep their
- * values, and a tied lm_head stays the embedding. */
-static void test_drop_matrices_keeps_embedding_and_norms(void)
+/* Dropping a matrix releases its pages (whole pages inside it read zero
+ * again) and NULLs its view; the embedding and norms keep their values, and
+ * neither the embedding nor a lm_head tied to it nor a norm can be dropped. */
+static void test_drop_matrix_releases_it_and_keeps_embedding_and_norms(void)
 {
     for (int tied = 0; tied < 2; tied++) {
         sieve_err err = {{0}};
@@ -157,19 +157,28 @@ static void test_drop_matrices_keeps_embedding_and_norms(void)
         float *before = malloc(m->n_params * sizeof *before);
         REQUIRE(before);
         memcpy(before, m->params, m->n_params * sizeof *before);
-        const float *gate = m->w.layers[1].w_gate;
+        const float *gate = m->w.layers[1].w_gate, *up = m->w.layers[1].w_up;
         size_t gate_n = (size_t)cfg.ffn * cfg.dim, D = (size_t)cfg.dim;
-        sieve_llama_drop_matrices(m);
+        CHECK(sieve_llama_drop_matrix(m, &m->w.layers[1].w_gate) == 0);
         size_t zeros = 0;
         for (size_t i = 0; i < gate_n; i++) zeros += gate[i] == 0.0f;
         CHECK_MSG(zeros >= 1024, "tied=%d: %zu of the gate's %zu floats read zero", tied, zeros,
                   gate_n);
+        CHECK(!m->w.layers[1].w_gate);
+        CHECK(!memcmp(up, before + (up - m->params), gate_n * sizeof(float)));   /* its neighbour */
+        CHECK(sieve_llama_drop_matrix(m, &m->w.layers[1].w_gate) == -1);        /* already gone */
+        float *norm = m->w.final_norm;
+        CHECK(sieve_llama_drop_matrix(m, &m->w.final_norm) == -1 && m->w.final_norm == norm);
+        CHECK(sieve_llama_drop_matrix(m, &m->w.embed) == -1);
         for (int l = 0; l < cfg.n_layers; l++) {
-            const sieve_llama_layer_w *w = &m->w.layers[l];
-            CHECK(!w->wq && !w->wk && !w->wv && !w->wo && !w->w_gate && !w->w_up && !w->w_down);
+            sieve_llama_layer_w *w = &m->w.layers[l];
+            float **all[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down};
+            for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+                if (*all[i]) CHECK(sieve_llama_drop_matrix(m, all[i]) == 0 && !*all[i]);
             CHECK(!memcmp(w->attn_norm, before + (w->attn_norm - m->params), D * sizeof(float)));
             CHECK(!memcmp(w->mlp_norm, before + (w->mlp_norm - m->params), D * sizeof(float)));
         }
+        CHECK(sieve_llama_drop_matrix(m, &m->w.lm_head) == (tied ? -1 : 0));
         CHECK(!memcmp(m->w.embed, before, (size_t)cfg.vocab * D * sizeof(float)));
         CHECK(!memcmp(m->w.final_norm, before + (m->w.final_norm - m->params), D * sizeof(float)));
         CHECK(tied ? m->w.lm_head == m->w.embed : m->w.lm_head == NULL);
@@ -448,7 +457,7 @@ int main(void)
     RUN_TEST(test_f16_checkpoint_loads_within_half_precision);
     RUN_TEST(test_sharded_checkpoint_loads_the_same_values);
     RUN_TEST(test_init_save_load_save_is_byte_identical_and_oracle_reads_it);
-    RUN_TEST(test_drop_matrices_keeps_embedding_and_norms);
+    RUN_TEST(test_drop_matrix_releases_it_and_keeps_embedding_and_norms);
     RUN_TEST(test_missing_tensor_is_named);
     RUN_TEST(test_wrong_shape_is_named);
     RUN_TEST(test_truncated_file_is_reported);

@@ -176,12 +176,45 @@ static bool rig_open(rig *r, int tied, int n_slots, int max_rows)
     sieve_err err = {{0}};
     *r = (rig){small_model(tied), sieve_kernels_cpu(), NULL, sieve_pool_new(2), NULL};
     if (!r->m || !r->pool || r->k->kctx_new(1, &r->kc, &err) ||
-        smp_engine_new(r->m, r->k, r->kc, r->pool, n_slots, max_rows, &r->e, &err)) {
+        smp_engine_new(r->m, 0, r->k, r->kc, r->pool, n_slots, max_rows, &r->e, &err)) {
         fprintf(stderr, "rig: %s\n", err.msg);
         rig_close(r);
         return false;
     }
     return true;
+}
+
+/* An engine that gives the model's matrices back as it packs them computes
+ * what one that keeps them does, and leaves the model without them (a tied
+ * lm_head, the embedding, stays). */
+static void test_engine_giving_back_the_matrices_computes_the_same(void)
+{
+    for (int tied = 0; tied < 2; tied++) {
+        rig keep;
+        REQUIRE(rig_open(&keep, tied, 1, 16));
+        sieve_llama *m = small_model(tied);
+        REQUIRE(m);
+        sieve_err err = {{0}};
+        smp_engine *e = NULL;
+        REQUIRE(smp_engine_new(m, 1, keep.k, keep.kc, keep.pool, 1, 16, &e, &err) == SIEVE_OK);
+        for (int l = 0; l < m->cfg.n_layers; l++) {
+            const sieve_llama_layer_w *w = &m->w.layers[l];
+            CHECK(!w->wq && !w->wk && !w->wv && !w->wo && !w->w_gate && !w->w_up && !w->w_down);
+        }
+        CHECK(tied ? m->w.lm_head == m->w.embed : !m->w.lm_head);
+        int V = m->cfg.vocab;
+        int32_t ids[11];
+        for (int i = 0; i < 11; i++) ids[i] = (int32_t)((i * 29 + 3) % V);
+        float *a = malloc(sizeof(float) * V), *b = malloc(sizeof(float) * V);
+        REQUIRE(smp_prefill(keep.e, 0, ids, 11, a, &err) == SIEVE_OK);
+        REQUIRE(smp_prefill(e, 0, ids, 11, b, &err) == SIEVE_OK);
+        CHECK_MSG(!memcmp(a, b, sizeof(float) * V), "tied=%d", tied);
+        free(a);
+        free(b);
+        smp_engine_free(e);
+        sieve_llama_free(m);
+        rig_close(&keep);
+    }
 }
 
 static void test_decode_logits_equal_full_forward_over_the_prefix(void)
@@ -446,6 +479,7 @@ int main(void)
     RUN_TEST(test_matmul_rows_identical_for_any_batch_and_thread_count);
     RUN_TEST(test_matmul_products_in_one_job_equal_each_alone);
     RUN_TEST(test_eight_horizontal_sums_at_once_equal_one_at_a_time);
+    RUN_TEST(test_engine_giving_back_the_matrices_computes_the_same);
     RUN_TEST(test_decode_logits_equal_full_forward_over_the_prefix);
     RUN_TEST(test_ragged_batch_rows_equal_each_sequence_alone);
     RUN_TEST(test_rows_sharing_a_prompt_equal_each_sequence_alone);
