@@ -105,11 +105,14 @@ sieve_status smp_engine_new(sieve_llama *m, int give_back, const sieve_kernels *
     for (int l = 0; !bad && l < c->n_layers; l++) {
         sieve_llama_layer_w *lw = &m->w.layers[l];
         layer_packed *p = &e->lp[l];
-        int D = c->dim, g = give_back;
-        bad = pack_from(&p->wq, m, &lw->wq, (int)Q, D, g) || pack_from(&p->wk, m, &lw->wk, (int)KVd, D, g) ||
-              pack_from(&p->wv, m, &lw->wv, (int)KVd, D, g) || pack_from(&p->wo, m, &lw->wo, D, (int)Q, g) ||
-              pack_from(&p->gate, m, &lw->w_gate, c->ffn, D, g) ||
-              pack_from(&p->up, m, &lw->w_up, c->ffn, D, g) || pack_from(&p->down, m, &lw->w_down, D, c->ffn, g);
+        int D = c->dim, F = c->ffn, g = give_back;
+        bad = pack_from(&p->wq, m, &lw->wq, (int)Q, D, g) ||
+              pack_from(&p->wk, m, &lw->wk, (int)KVd, D, g) ||
+              pack_from(&p->wv, m, &lw->wv, (int)KVd, D, g) ||
+              pack_from(&p->wo, m, &lw->wo, D, (int)Q, g) ||
+              pack_from(&p->gate, m, &lw->w_gate, F, D, g) ||
+              pack_from(&p->up, m, &lw->w_up, F, D, g) ||
+              pack_from(&p->down, m, &lw->w_down, D, F, g);
     }
     if (bad) {
         smp_engine_free(e);
@@ -458,6 +461,7 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
                 memcpy(sc->v + off, e->vn + (size_t)i * KVd + (size_t)g * hd, (size_t)hd * sizeof(float));
             }
         }
+        /* Several runs per thread: rows see different numbers of positions. */
         int runs = 8 * sieve_pool_threads(e->pool);
         att_job aj = {e, l, H, KV, hd, slot, pos, 1.0f / sqrtf((float)hd), M * KV,
                       runs < M * KV ? runs : M * KV};

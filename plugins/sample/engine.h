@@ -10,8 +10,8 @@
  * (embedding, RMSNorm, RoPE, SwiGLU, add) come from the backend's vtable,
  * which promises row invariance for them; the backend must use host memory.
  *
- * Slot caches are separate allocations sized per slot (prompt + new tokens),
- * so memory follows what is live. A slot can take its first positions from
+ * Slot caches are separate allocations, each as large as its slot is
+ * reserved for (smp_slot_reserve). A slot can take its first positions from
  * another slot (smp_slot_share): the k samples of a question read one copy of
  * their prompt's keys and values. */
 #ifndef SIEVE_SAMPLE_ENGINE_H

@@ -142,7 +142,8 @@ static void mm_task(void *arg, int t)
 {
     const mm_job *j = arg;
     int total = j->first[j->n], K = j->K;
-    int g0 = (int)((long long)total * t / j->runs), g1 = (int)((long long)total * (t + 1) / j->runs);
+    int g0 = (int)((long long)total * t / j->runs);
+    int g1 = (int)((long long)total * (t + 1) / j->runs);
     int groups = (j->M + MM_MR - 1) / MM_MR, lines = K * SMP_PANEL * (int)sizeof(float) / 64;
     int per_k = (lines + groups * K - 1) / (groups * K);   /* the groups share the next panel */
     for (int g = g0; g < g1; g++) {

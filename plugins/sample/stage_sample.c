@@ -393,8 +393,9 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
     double t0 = now_s(), kv_bytes = 2.0 * c->n_layers * c->n_kv_heads * c->head_dim * sizeof(float);
     for (int i = 0; i < B; i++)
         if (smp_slot_reserve(s->eng, i, own, err)) return SIEVE_ERR;
-    sieve_log(ctx, SIEVE_LOG_INFO, "K/V caches for %d sequences of %d new tokens: %.1f MB in %.2f s",
-              B, own, B * own * kv_bytes / 1e6, now_s() - t0);
+    sieve_log(ctx, SIEVE_LOG_INFO,
+              "K/V caches for %d sequences of %d new tokens: %.1f MB in %.2f s", B, own,
+              B * own * kv_bytes / 1e6, now_s() - t0);
     s->q_prefilled = -1;
     if (sieve_ctx_resumable(ctx) && open_journal(s, params, err)) return SIEVE_ERR;
     sieve_log(ctx, SIEVE_LOG_INFO,
@@ -740,10 +741,9 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
         int slot = q->pre = s->pre_free[--s->n_pre_free];
         /* With headroom, so prefix slots reused by similar prompts rarely
          * map a new cache. */
-        int room = q->n_prompt + q->n_prompt / 4;
+        int room = q->n_prompt + q->n_prompt / 4, max_pos = s->m->cfg.max_pos;
         smp_slot_share(s->eng, slot, 0, 0);   /* before sizing it: no shared positions */
-        if (smp_slot_reserve(s->eng, slot, room < s->m->cfg.max_pos ? room : s->m->cfg.max_pos, err))
-            return SIEVE_ERR;
+        if (smp_slot_reserve(s->eng, slot, room < max_pos ? room : max_pos, err)) return SIEVE_ERR;
         double t0 = now_s();
         if (smp_prefill(s->eng, slot, q->prompt, q->n_prompt, s->prefix_logits, err))
             return SIEVE_ERR;
