@@ -43,6 +43,35 @@ static inline v8f v8_set1(float x)
 
 static inline v8f v8_zero(void) { return v8_set1(0.0f); }
 
+/* Lane-wise maximum (a NaN lane keeps a, as `b > a ? b : a` does). */
+static inline v8f v8_max(v8f a, v8f b)
+{
+#if defined(__FMA__)
+    return _mm256_max_ps(b, a);   /* returns a where unordered */
+#else
+    float la[8], lb[8];
+    memcpy(la, &a, sizeof la);
+    memcpy(lb, &b, sizeof lb);
+    for (int j = 0; j < 8; j++) la[j] = lb[j] > la[j] ? lb[j] : la[j];
+    return v8_ld(la);
+#endif
+}
+
+/* Whether any lane of a equals the same lane of b. */
+static inline int v8_any_eq(v8f a, v8f b)
+{
+#if defined(__FMA__)
+    return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ)) != 0;
+#else
+    float la[8], lb[8];
+    memcpy(la, &a, sizeof la);
+    memcpy(lb, &b, sizeof lb);
+    int any = 0;
+    for (int j = 0; j < 8; j++) any |= la[j] == lb[j];
+    return any;
+#endif
+}
+
 /* Fixed pairwise order over the eight lanes. */
 static inline float v8_hsum(v8f v)
 {
