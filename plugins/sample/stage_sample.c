@@ -393,9 +393,16 @@ sieve_status smp_sample_create(const sieve_params *params, sieve_ctx *ctx, void 
     double t0 = now_s(), kv_bytes = 2.0 * c->n_layers * c->n_kv_heads * c->head_dim * sizeof(float);
     for (int i = 0; i < B; i++)
         if (smp_slot_reserve(s->eng, i, own, err)) return SIEVE_ERR;
+    /* One forward of one token (its K/V row is rewritten before any read):
+     * the first pass over the packed weights after the mappings above can
+     * cost 10-40 ms more than later ones (seen in this VM: its first lm_head
+     * product 10-37 ms, the next 1 ms), paid here rather than by the first
+     * question. */
+    int32_t tok0 = 0, slot0 = 0, pos0 = 0, row0 = 0;
+    if (smp_forward(s->eng, &tok0, &slot0, &pos0, 1, &row0, 1, s->logits, err)) return SIEVE_ERR;
     sieve_log(ctx, SIEVE_LOG_INFO,
-              "K/V caches for %d sequences of %d new tokens: %.1f MB in %.2f s", B, own,
-              B * own * kv_bytes / 1e6, now_s() - t0);
+              "K/V caches for %d sequences of %d new tokens: %.1f MB; first forward done; "
+              "%.2f s", B, own, B * own * kv_bytes / 1e6, now_s() - t0);
     s->q_prefilled = -1;
     if (sieve_ctx_resumable(ctx) && open_journal(s, params, err)) return SIEVE_ERR;
     sieve_log(ctx, SIEVE_LOG_INFO,
