@@ -18,6 +18,7 @@
 #endif
 
 #define ATT_MAX_T 16384   /* positions one attention row may see */
+#define SMP_GROUP_MAX 16  /* rows that read one shared prefix together */
 
 /* Keys and values per layer and kv head, positions contiguous: a head's
  * attention streams one run of memory (decode reads every cached position of
@@ -51,6 +52,11 @@ struct smp_engine {
     /* scratch, max_rows rows each */
     float *x, *ln, *q, *kn, *vn, *att, *proj, *gate, *up, *hsel;
     int32_t *pos;
+    /* attention: rows in groups that share a prefix (group_at[g] .. [g+1]),
+     * the sort keys that form them, and each pool task's score rows */
+    int *group, *group_at, att_runs_max;
+    uint64_t *keys;
+    float *scores;
 };
 
 static void *alloc_f(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
@@ -95,8 +101,17 @@ sieve_status smp_engine_new(sieve_llama *m, int give_back, const sieve_kernels *
     e->up = alloc_f(R * F);
     e->hsel = alloc_f(R * D);
     e->pos = calloc(R, sizeof *e->pos);
+    e->group = calloc(R, sizeof *e->group);
+    e->group_at = calloc(R + 1, sizeof *e->group_at);
+    e->keys = calloc(R, sizeof *e->keys);
+    /* Several attention runs per thread (rows see different numbers of
+     * positions), each with score rows for a group; their pages are touched
+     * only as far as rows see positions. */
+    e->att_runs_max = 8 * sieve_pool_threads(pool);
+    e->scores = malloc((size_t)e->att_runs_max * SMP_GROUP_MAX * ATT_MAX_T * sizeof(float));
     if (!e->sc || !e->x || !e->ln || !e->q || !e->kn || !e->vn || !e->att || !e->proj ||
-        !e->gate || !e->up || !e->hsel || !e->pos) {
+        !e->gate || !e->up || !e->hsel || !e->pos || !e->group || !e->group_at || !e->keys ||
+        !e->scores) {
         smp_engine_free(e);
         return sieve_fail(err, "sample: out of memory for %d rows of activations", max_rows);
     }
@@ -148,6 +163,10 @@ void smp_engine_free(smp_engine *e)
     free(e->up);
     free(e->hsel);
     free(e->pos);
+    free(e->group);
+    free(e->group_at);
+    free(e->keys);
+    free(e->scores);
     free(e);
 }
 
@@ -214,7 +233,7 @@ void smp_slot_share(smp_engine *e, int dst, int src, int n)
     e->sc[dst].n_pre = n;
 }
 
-/* ---- attention: one item per (row, kv head), runs of items per task ---- */
+/* ---- attention: one item per (group of rows, kv head), runs of items per task ---- */
 typedef struct {
     smp_engine *e;
     int layer, H, KV, hd;
@@ -328,20 +347,17 @@ static void weighted_values(float *o, const float *p, const float *vb, size_t rs
     }
 }
 
-/* Where item t (row t / KV, kv head t % KV) finds its keys and values:
- * positions [0, np) in the shared prefix's slot (kp, vp), the rest in the
- * row's own from n_pre on (kb, vb): every sample of a question reads the one
- * copy of its prompt's (smp_forward checks nk > np). With no shared prefix,
- * np is 0 and kp, vp are the row's own. */
+/* Where row r finds its keys and values for kv head g: positions [0, np)
+ * in the shared prefix's slot (kp, vp), the rest in the row's own from n_pre
+ * on (kb, vb); with no shared prefix, np is 0 and kp, vp are the row's own. */
 typedef struct {
     const float *kp, *vp, *kb, *vb;
     int np, nk;
 } att_runs;
 
-static att_runs att_where(const att_job *j, int t)
+static att_runs att_where(const att_job *j, int row, int g)
 {
     const smp_engine *e = j->e;
-    int row = t / j->KV, g = t % j->KV;
     const slot_cache *c = &e->sc[j->slot[row]];
     size_t run = ((size_t)j->layer * j->KV + g) * j->hd;
     const slot_cache *pc = &e->sc[c->n_pre ? c->pre : j->slot[row]];
@@ -349,11 +365,22 @@ static att_runs att_where(const att_job *j, int t)
                       c->v + run * c->rows, c->n_pre, j->pos[row] + 1};
 }
 
-/* The first 16 positions' keys and values, which the scores' own look-ahead
- * does not cover. */
+/* Item t is (group t / KV, kv head t % KV); a group is rows that share one
+ * prefix (e->group[]), or one row. */
+static const int *item_rows(const att_job *j, int t, int *m)
+{
+    const smp_engine *e = j->e;
+    int gi = t / j->KV;
+    *m = e->group_at[gi + 1] - e->group_at[gi];
+    return e->group + e->group_at[gi];
+}
+
+/* The first 16 positions' keys and values of item t, which the scores' own
+ * look-ahead does not cover. */
 static void att_prefetch_start(const att_job *j, int t)
 {
-    att_runs a = att_where(j, t);
+    int m;
+    att_runs a = att_where(j, item_rows(j, t, &m)[0], t % j->KV);
     const char *k = (const char *)(a.np ? a.kp : a.kb), *v = (const char *)(a.np ? a.vp : a.vb);
     for (size_t b = 0; b < 16 * (size_t)j->hd * sizeof(float); b += 64) {
         __builtin_prefetch(k + b);
@@ -361,18 +388,9 @@ static void att_prefetch_start(const att_job *j, int t)
     }
 }
 
-/* One query head over positions [0, nk): o = softmax(q . k / sqrt(hd)) v. */
-static void att_head(const att_job *j, const float *q, float *o, const float *kp, const float *vp,
-                     const float *kb, const float *vb, int np, int nk, int next)
+/* s[0..nk) = softmax weights before normalization, in place; returns their sum. */
+static float exp_weights(float *s, int nk)
 {
-    int hd = j->hd;
-    size_t rs = (size_t)hd;
-    float s[ATT_MAX_T];
-    /* Each score is one dot product whatever the run it is in, so the split
-     * changes no bits. */
-    if (np) scores(s, q, kp, vp, rs, np, hd, j->scale);
-    scores(s + np, q, kb, vb, rs, nk - np, hd, j->scale);
-    if (next >= 0) att_prefetch_start(j, next);   /* comes in while this one finishes */
     float mx = -INFINITY;
     for (int i = 0; i < nk; i++) mx = s[i] > mx ? s[i] : mx;
     int i = 0;
@@ -386,23 +404,62 @@ static void att_head(const att_job *j, const float *q, float *o, const float *kp
     }
     float l = 0.0f;
     for (i = 0; i < nk; i++) l += s[i];
-    if (np) weighted_values(o, s, vp, rs, np, hd, 0);
-    weighted_values(o, s + np, vb, rs, nk - np, hd, np > 0);
-    float inv = 1.0f / l;
-    for (int d = 0; d < hd; d++) o[d] *= inv;
+    return l;
 }
 
-/* Item t: each query head of the group attends. */
-static void att_item(const att_job *j, int t, int next)
+/* Positions of a shared prefix per pass: their keys (or values) stay in L1
+ * while every row of the group takes them. */
+#define ATT_PREFIX_CHUNK 32
+
+/* One query head h for the m rows of a group: o = softmax(q . k / sqrt(hd)) v
+ * for each. The rows read a shared prefix chunk by chunk, all of them per
+ * chunk, so its keys and values come from memory once for the group rather
+ * than once per row. Each score is one dot product wherever it falls, and
+ * each weighted sum goes on across chunks and runs from its stored
+ * accumulator, so a row's bits are those it gets alone. s: m rows of
+ * ATT_MAX_T floats. */
+static void att_head(const att_job *j, const int *rows, int m, const att_runs *a, int h,
+                     float *s, int next)
 {
     smp_engine *e = j->e;
-    int row = t / j->KV, g = t % j->KV, hd = j->hd, per = j->H / j->KV;
-    att_runs a = att_where(j, t);
-    for (int h = g * per; h < (g + 1) * per; h++) {
-        int last = h == (g + 1) * per - 1;
-        att_head(j, e->q + ((size_t)row * j->H + h) * hd, e->att + ((size_t)row * j->H + h) * hd,
-                 a.kp, a.vp, a.kb, a.vb, a.np, a.nk, last ? next : -1);
+    int hd = j->hd, np = a[0].np;
+    size_t rs = (size_t)hd, st = ATT_MAX_T;
+    for (int c0 = 0; c0 < np; c0 += ATT_PREFIX_CHUNK) {
+        int n = np - c0 < ATT_PREFIX_CHUNK ? np - c0 : ATT_PREFIX_CHUNK;
+        for (int i = 0; i < m; i++)
+            scores(s + i * st + c0, e->q + ((size_t)rows[i] * j->H + h) * hd,
+                   a[0].kp + c0 * rs, a[0].vp + c0 * rs, rs, n, hd, j->scale);
     }
+    float l[SMP_GROUP_MAX];
+    for (int i = 0; i < m; i++) {
+        scores(s + i * st + np, e->q + ((size_t)rows[i] * j->H + h) * hd, a[i].kb, a[i].vb, rs,
+               a[i].nk - np, hd, j->scale);
+        if (i == m - 1 && next >= 0) att_prefetch_start(j, next);   /* comes in meanwhile */
+        l[i] = exp_weights(s + i * st, a[i].nk);
+    }
+    for (int c0 = 0; c0 < np; c0 += ATT_PREFIX_CHUNK) {
+        int n = np - c0 < ATT_PREFIX_CHUNK ? np - c0 : ATT_PREFIX_CHUNK;
+        for (int i = 0; i < m; i++)
+            weighted_values(e->att + ((size_t)rows[i] * j->H + h) * hd, s + i * st + c0,
+                            a[0].vp + c0 * rs, rs, n, hd, c0 > 0);
+    }
+    for (int i = 0; i < m; i++) {
+        float *o = e->att + ((size_t)rows[i] * j->H + h) * hd;
+        weighted_values(o, s + i * st + np, a[i].vb, rs, a[i].nk - np, hd, np > 0);
+        float inv = 1.0f / l[i];
+        for (int d = 0; d < hd; d++) o[d] *= inv;
+    }
+}
+
+/* Item t: each query head of kv head g, for every row of the group. */
+static void att_item(const att_job *j, int t, int next, float *s)
+{
+    int m, g = t % j->KV, per = j->H / j->KV;
+    const int *rows = item_rows(j, t, &m);
+    att_runs a[SMP_GROUP_MAX];
+    for (int i = 0; i < m; i++) a[i] = att_where(j, rows[i], g);
+    for (int h = g * per; h < (g + 1) * per; h++)
+        att_head(j, rows, m, a, h, s, h == (g + 1) * per - 1 ? next : -1);
 }
 
 /* Pool task t: items [n t / runs, n (t+1) / runs), each asking early for the
@@ -411,8 +468,40 @@ static void att_task(void *arg, int t)
 {
     const att_job *j = arg;
     int i0 = (int)((long long)j->n * t / j->runs), i1 = (int)((long long)j->n * (t + 1) / j->runs);
-    if (i0 < i1) att_prefetch_start(j, i0);
-    for (int i = i0; i < i1; i++) att_item(j, i, i + 1 < i1 ? i + 1 : -1);
+    if (i0 >= i1) return;
+    float *s = j->e->scores + (size_t)t * SMP_GROUP_MAX * ATT_MAX_T;
+    att_prefetch_start(j, i0);
+    for (int i = i0; i < i1; i++) att_item(j, i, i + 1 < i1 ? i + 1 : -1, s);
+}
+
+static int by_key(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Groups the rows for attention: rows that share the same prefix (slot and
+ * length) in groups of up to SMP_GROUP_MAX, every other row alone; returns
+ * the number of groups. Key: prefix slot + 1 (0: none), prefix length, row. */
+static int group_rows(smp_engine *e, const int32_t *slot, int M)
+{
+    for (int i = 0; i < M; i++) {
+        const slot_cache *c = &e->sc[slot[i]];
+        uint64_t pre = c->n_pre ? (uint64_t)c->pre + 1 : 0;
+        e->keys[i] = pre << 40 | (uint64_t)c->n_pre << 20 | (uint64_t)i;
+    }
+    qsort(e->keys, (size_t)M, sizeof *e->keys, by_key);
+    int n = 0;
+    for (int i = 0; i < M; i++) {
+        uint64_t shared = e->keys[i] >> 20;   /* prefix slot and length */
+        int alone = (e->keys[i] >> 40) == 0;
+        if (i == 0 || alone || shared != e->keys[i - 1] >> 20 ||
+            i - e->group_at[n - 1] == SMP_GROUP_MAX)
+            e->group_at[n++] = i;
+        e->group[i] = (int)(e->keys[i] & 0xfffff);
+    }
+    e->group_at[n] = M;
+    return n;
 }
 
 sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
@@ -444,6 +533,7 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
             return sieve_fail(err, "sample: slot %d shares %d positions of slot %d, which holds "
                               "fewer", slot[i], sc->n_pre, sc->pre);
     }
+    int groups = group_rows(e, slot, M);
     k->embedding(kc, e->x, ids, w->embed, M, D, V);
     for (int l = 0; l < c->n_layers; l++) {
         const sieve_llama_layer_w *lw = &w->layers[l];
@@ -461,10 +551,9 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
                 memcpy(sc->v + off, e->vn + (size_t)i * KVd + (size_t)g * hd, (size_t)hd * sizeof(float));
             }
         }
-        /* Several runs per thread: rows see different numbers of positions. */
-        int runs = 8 * sieve_pool_threads(e->pool);
-        att_job aj = {e, l, H, KV, hd, slot, pos, 1.0f / sqrtf((float)hd), M * KV,
-                      runs < M * KV ? runs : M * KV};
+        int items = groups * KV, runs = e->att_runs_max;
+        att_job aj = {e, l, H, KV, hd, slot, pos, 1.0f / sqrtf((float)hd), items,
+                      runs < items ? runs : items};
         sieve_pool_run(e->pool, aj.runs, att_task, &aj);
         smp_matmul(e->pool, e->proj, e->att, &lp->wo, M);
         k->add(kc, e->x, e->x, e->proj, (size_t)M * D);

@@ -306,9 +306,11 @@ static void test_ragged_batch_rows_equal_each_sequence_alone(void)
 /* Four slots share one prompt (slot 0) and decode different tokens side by
  * side for several steps; each step's logits must equal, bit for bit, those
  * of the same sequence prefilled whole into a slot of its own. */
+/* S rows share one prompt: more than one attention group of them (16), and
+ * a prompt of several of the chunks they read it by (32 positions). */
 static void test_rows_sharing_a_prompt_equal_each_sequence_alone(void)
 {
-    enum { S = 4, P = 29, STEPS = 6 };
+    enum { S = 18, P = 71, STEPS = 6 };
     rig r;
     REQUIRE(rig_open(&r, 0, S + 2, 64));
     smp_engine *e = r.e;
@@ -330,7 +332,7 @@ static void test_rows_sharing_a_prompt_equal_each_sequence_alone(void)
     CHECK(smp_forward(e, seqs[0], &bad_slot, &bad_pos, 1, &row0, 1, lg, &err) == SIEVE_ERR);
     CHECK(strstr(err.msg, "inside the prefix") != NULL);
     /* So is a share longer than the prompt's slot holds (slot 0 was sized
-     * for P positions, with some headroom, far short of 3 P). */
+     * for P positions, far short of 3 P). */
     REQUIRE(smp_slot_reserve(e, 1, 4 * P, &err) == SIEVE_OK);
     smp_slot_share(e, 1, 0, 3 * P);
     bad_pos = 3 * P;
