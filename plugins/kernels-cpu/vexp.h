@@ -27,7 +27,6 @@ static inline v8f v8f_sel(v8i m, v8f a, v8f b) { return simd_f8_sel(m, a, b); }
 
 static inline v8f v8f_max(v8f a, v8f b) { return v8f_sel(a > b, a, b); }
 
-
 /* Sum of the 8 lanes in a fixed order. */
 static inline float v8f_hsum(v8f v)
 {

@@ -239,7 +239,7 @@ typedef struct {
     int layer, H, KV, hd;
     const int32_t *slot, *pos;
     float scale;
-    int n, runs;   /* items (row, kv head) and pool tasks */
+    int n, runs;   /* items (row group, kv head) and pool tasks */
 } att_job;
 
 /* s[i] = (q . k_i) * scale for every cached position i. Each dot is eight

@@ -746,10 +746,10 @@ static sieve_status launch(sample_state *s, int i, int *launched, sieve_err *err
     if (s->q_prefilled != qi) {
         if (!s->n_pre_free) return sieve_fail(err, "sample: no free prefix slot (a bug)");
         int slot = q->pre = s->pre_free[--s->n_pre_free];
-        /* With headroom, so prefix slots reused by similar prompts rarely
-         * map a new cache. */
+        /* With headroom, so prefix slots reused by similar prompts rarely map
+         * a new cache (a prefix slot shares nothing: all its positions are
+         * its own). */
         int room = q->n_prompt + q->n_prompt / 4, max_pos = s->m->cfg.max_pos;
-        smp_slot_share(s->eng, slot, 0, 0);   /* before sizing it: no shared positions */
         if (smp_slot_reserve(s->eng, slot, room < max_pos ? room : max_pos, err)) return SIEVE_ERR;
         double t0 = now_s();
         if (smp_prefill(s->eng, slot, q->prompt, q->n_prompt, s->prefix_logits, err))
