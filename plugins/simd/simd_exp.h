@@ -121,6 +121,7 @@ static inline simd_f8 simd_exp8(simd_f8 x) { return simd_exp8_generic(x); }
 
 static inline float simd_expf(float x)
 {
+    if (x != x) return x;   /* NaN, as the vector bodies give; NaN to int is undefined */
     if (x > SIMD_EXP_HI) x = SIMD_EXP_HI;
     if (x < SIMD_EXP_LO) x = SIMD_EXP_LO;
     float fx = x * 1.44269504088896341f + 0.5f;
@@ -136,7 +137,7 @@ static inline float simd_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    int32_t bits = (n + 127) << 23;
+    uint32_t bits = (uint32_t)(n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
