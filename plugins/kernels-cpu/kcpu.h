@@ -16,7 +16,7 @@ typedef struct {
 struct sieve_kctx {
     sieve_pool *pool;
     int threads;
-    int batch_invariant;   /* matmul through gemm_bi.c instead of BLAS */
+    int batch_invariant;   /* matmul through plugins/simd/rowmm.c instead of BLAS */
     kcpu_rope_table rope;  /* grown by rope.c on the calling thread */
 };
 
@@ -48,10 +48,6 @@ sieve_status kcpu_kctx_option(sieve_kctx *kc, const char *name, int value, sieve
 /* matmul.c */
 void kcpu_matmul(sieve_kctx *kc, float *out, const float *in, const float *w,
                  int M, int N, int K, int accumulate);
-
-/* gemm_bi.c */
-void kcpu_matmul_bi(sieve_kctx *kc, float *out, const float *in, const float *w,
-                    int M, int N, int K, int accumulate);
 
 /* rowops.c */
 void kcpu_add(sieve_kctx *kc, float *out, const float *a, const float *b, size_t n);

@@ -2,10 +2,16 @@
  *
  * The longer of M and N is cut into blocks, each a single-threaded SGEMM run
  * by a pool thread. Either way an output element is one BLAS dot over K,
- * never split across threads. */
+ * never split across threads. With the batch_invariant option it runs
+ * through the sampler's row-invariant kernel instead (plugins/simd/rowmm.h),
+ * whose rows do not depend on M or on a row's place in the batch. */
 #include "kcpu.h"
 
 #include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "rowmm.h"
 
 typedef struct {
     float *out;
@@ -33,12 +39,31 @@ static void mm_task(void *arg, int t)
     }
 }
 
+/* The weights are packed on every call: O(N K) against the O(M N K) of the
+ * product, for the score stage's batches of whole sequences. */
+static void matmul_bi(sieve_kctx *kc, float *out, const float *in, const float *w,
+                      int M, int N, int K, int accumulate)
+{
+    sieve_rowmm_packed pw = {0};
+    float *dst = accumulate ? malloc((size_t)M * N * sizeof *dst) : out;
+    if (!dst || sieve_rowmm_pack(kc->pool, &pw, w, N, K)) {
+        /* The vtable has no error path: out of memory shows as NaN rows. */
+        for (size_t i = 0; i < (size_t)M * N; i++) out[i] = NAN;
+    } else {
+        sieve_rowmm_matmul(kc->pool, dst, in, &pw, M);
+        if (accumulate)
+            for (size_t i = 0; i < (size_t)M * N; i++) out[i] += dst[i];
+    }
+    sieve_rowmm_free(&pw);
+    if (dst != out) free(dst);
+}
+
 void kcpu_matmul(sieve_kctx *kc, float *out, const float *in, const float *w,
                  int M, int N, int K, int accumulate)
 {
     if (M <= 0 || N <= 0) return;
     if (kc->batch_invariant) {
-        kcpu_matmul_bi(kc, out, in, w, M, N, K, accumulate);
+        matmul_bi(kc, out, in, w, M, N, K, accumulate);
         return;
     }
     /* Several tasks per thread, so a thread that the OS preempts does not

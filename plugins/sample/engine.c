@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "matmul.h"
+#include "rowmm.h"
 #include "vec.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -37,13 +37,13 @@ static int slot_end(const slot_cache *s) { return s->n_pre + s->rows; }
 
 /* One layer's weights packed for the matmul. */
 typedef struct {
-    smp_packed wq, wk, wv, wo, gate, up, down;
+    sieve_rowmm_packed wq, wk, wv, wo, gate, up, down;
 } layer_packed;
 
 struct smp_engine {
     const sieve_llama *m;
     layer_packed *lp;   /* [n_layers] */
-    smp_packed lm_head;
+    sieve_rowmm_packed lm_head;
     const sieve_kernels *k;
     sieve_kctx *kc;
     sieve_pool *pool;
@@ -63,9 +63,10 @@ static void *alloc_f(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
 /* Packs the model's matrix *w; with give_back, the model's own copy goes
  * back to the system at once. */
-static int pack_from(smp_packed *pw, sieve_llama *m, float **w, int N, int K, int give_back)
+static int pack_from(sieve_pool *pool, sieve_rowmm_packed *pw, sieve_llama *m, float **w,
+                     int N, int K, int give_back)
 {
-    if (smp_pack(pw, *w, N, K)) return -1;
+    if (sieve_rowmm_pack(pool, pw, *w, N, K)) return -1;
     if (give_back) sieve_llama_drop_matrix(m, w);   /* -1 for a tied lm_head: it stays */
     return 0;
 }
@@ -116,18 +117,18 @@ sieve_status smp_engine_new(sieve_llama *m, int give_back, const sieve_kernels *
         return sieve_fail(err, "sample: out of memory for %d rows of activations", max_rows);
     }
     e->lp = calloc((size_t)c->n_layers, sizeof *e->lp);
-    int bad = !e->lp || pack_from(&e->lm_head, m, &m->w.lm_head, c->vocab, c->dim, give_back);
+    int bad = !e->lp || pack_from(pool, &e->lm_head, m, &m->w.lm_head, c->vocab, c->dim, give_back);
     for (int l = 0; !bad && l < c->n_layers; l++) {
         sieve_llama_layer_w *lw = &m->w.layers[l];
         layer_packed *p = &e->lp[l];
         int D = c->dim, F = c->ffn, g = give_back;
-        bad = pack_from(&p->wq, m, &lw->wq, (int)Q, D, g) ||
-              pack_from(&p->wk, m, &lw->wk, (int)KVd, D, g) ||
-              pack_from(&p->wv, m, &lw->wv, (int)KVd, D, g) ||
-              pack_from(&p->wo, m, &lw->wo, D, (int)Q, g) ||
-              pack_from(&p->gate, m, &lw->w_gate, F, D, g) ||
-              pack_from(&p->up, m, &lw->w_up, F, D, g) ||
-              pack_from(&p->down, m, &lw->w_down, D, F, g);
+        bad = pack_from(pool, &p->wq, m, &lw->wq, (int)Q, D, g) ||
+              pack_from(pool, &p->wk, m, &lw->wk, (int)KVd, D, g) ||
+              pack_from(pool, &p->wv, m, &lw->wv, (int)KVd, D, g) ||
+              pack_from(pool, &p->wo, m, &lw->wo, D, (int)Q, g) ||
+              pack_from(pool, &p->gate, m, &lw->w_gate, F, D, g) ||
+              pack_from(pool, &p->up, m, &lw->w_up, F, D, g) ||
+              pack_from(pool, &p->down, m, &lw->w_down, D, F, g);
     }
     if (bad) {
         smp_engine_free(e);
@@ -147,11 +148,11 @@ void smp_engine_free(smp_engine *e)
     if (e->lp)
         for (int l = 0; l < e->m->cfg.n_layers; l++) {
             layer_packed *p = &e->lp[l];
-            smp_packed *all[] = {&p->wq, &p->wk, &p->wv, &p->wo, &p->gate, &p->up, &p->down};
-            for (size_t i = 0; i < sizeof all / sizeof *all; i++) smp_packed_free(all[i]);
+            sieve_rowmm_packed *all[] = {&p->wq, &p->wk, &p->wv, &p->wo, &p->gate, &p->up, &p->down};
+            for (size_t i = 0; i < sizeof all / sizeof *all; i++) sieve_rowmm_free(all[i]);
         }
     free(e->lp);
-    smp_packed_free(&e->lm_head);
+    sieve_rowmm_free(&e->lm_head);
     free(e->x);
     free(e->ln);
     free(e->q);
@@ -539,8 +540,8 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
         const sieve_llama_layer_w *lw = &w->layers[l];
         const layer_packed *lp = &e->lp[l];
         k->rmsnorm(kc, e->ln, NULL, e->x, lw->attn_norm, M, D, eps);
-        smp_mm qkv[3] = {{e->q, &lp->wq}, {e->kn, &lp->wk}, {e->vn, &lp->wv}};
-        smp_matmul_multi(e->pool, e->ln, M, D, qkv, 3);
+        sieve_rowmm_product qkv[3] = {{e->q, &lp->wq}, {e->kn, &lp->wk}, {e->vn, &lp->wv}};
+        sieve_rowmm_matmul_multi(e->pool, e->ln, M, D, qkv, 3);
         k->rope(kc, e->q, pos, M, H, hd, theta);
         k->rope(kc, e->kn, pos, M, KV, hd, theta);
         for (int i = 0; i < M; i++) {
@@ -555,13 +556,13 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
         att_job aj = {e, l, H, KV, hd, slot, pos, 1.0f / sqrtf((float)hd), items,
                       runs < items ? runs : items};
         sieve_pool_run(e->pool, aj.runs, att_task, &aj);
-        smp_matmul(e->pool, e->proj, e->att, &lp->wo, M);
+        sieve_rowmm_matmul(e->pool, e->proj, e->att, &lp->wo, M);
         k->add(kc, e->x, e->x, e->proj, (size_t)M * D);
         k->rmsnorm(kc, e->ln, NULL, e->x, lw->mlp_norm, M, D, eps);
-        smp_mm gu[2] = {{e->gate, &lp->gate}, {e->up, &lp->up}};
-        smp_matmul_multi(e->pool, e->ln, M, D, gu, 2);
+        sieve_rowmm_product gu[2] = {{e->gate, &lp->gate}, {e->up, &lp->up}};
+        sieve_rowmm_matmul_multi(e->pool, e->ln, M, D, gu, 2);
         k->swiglu(kc, e->gate, e->gate, e->up, M, F);
-        smp_matmul(e->pool, e->proj, e->gate, &lp->down, M);
+        sieve_rowmm_matmul(e->pool, e->proj, e->gate, &lp->down, M);
         k->add(kc, e->x, e->x, e->proj, (size_t)M * D);
     }
     if (n_logits <= 0) return SIEVE_OK;
@@ -569,7 +570,7 @@ sieve_status smp_forward(smp_engine *e, const int32_t *ids, const int32_t *slot,
         memcpy(e->hsel + (size_t)i * D, e->x + (size_t)logit_rows[i] * D,
                (size_t)D * sizeof(float));
     k->rmsnorm(kc, e->hsel, NULL, e->hsel, w->final_norm, n_logits, D, eps);
-    smp_matmul(e->pool, logits, e->hsel, &e->lm_head, n_logits);
+    sieve_rowmm_matmul(e->pool, logits, e->hsel, &e->lm_head, n_logits);
     return SIEVE_OK;
 }
 

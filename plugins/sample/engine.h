@@ -3,7 +3,7 @@
  *
  * One call serves both prefill (rows = consecutive positions of one slot) and
  * batched decode (one row per live slot, each at its own length). Matmuls go
- * through the row-invariant kernel (matmul.h) and attention through a per-row
+ * through the row-invariant kernel (plugins/simd/rowmm.h) and attention through a per-row
  * loop here, so a row's result depends only on its token, its position and
  * its slot's cached keys/values: not on which rows run beside it, on how a
  * prompt is chunked, or on the thread count. The per-row elementwise kernels

@@ -1,8 +1,6 @@
-/* The sampler's engine against independent references: the row-invariant
- * matmul (bit-identical rows whatever M, tile or thread count; close to a
- * double-precision dot product), the KV-cached decode (every step's logits
- * equal a full forward over the same prefix: bitwise against the engine's own
- * prefill, and within f32 tolerance against the llama library's forward on
+/* The sampler's engine against independent references: the KV-cached
+ * decode (every step's logits equal a full forward over the same prefix:
+ * bitwise against the engine's own prefill, and within f32 tolerance against the llama library's forward on
  * kernels-cpu), ragged batches, Philox4x32-10 against the Random123 known
  * answers, and the top-k / top-p rules against hand-computed cases. */
 #include <math.h>
@@ -11,7 +9,6 @@
 
 #include "calc.h"
 #include "engine.h"
-#include "matmul.h"
 #include "pick.h"
 #include "sieve/llama.h"
 #include "testlib.h"
@@ -26,90 +23,6 @@ static float frand(void)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return (float)((double)(rng_state >> 11) * 0x1.0p-53 * 2.0 - 1.0);
-}
-
-static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
-{
-    enum { M = 70, N = 101, K = 75 };   /* N % 16 != 0: a partial panel */
-    float *in = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K);
-    float *full = malloc(sizeof(float) * M * N), *part = malloc(sizeof(float) * M * N);
-    for (int i = 0; i < M * K; i++) in[i] = frand();
-    for (int i = 0; i < N * K; i++) w[i] = frand();
-    sieve_pool *p1 = sieve_pool_new(1), *p2 = sieve_pool_new(2), *p5 = sieve_pool_new(5);
-    smp_packed pw;
-    REQUIRE(!smp_pack(&pw, w, N, K));
-    smp_matmul(p1, full, in, &pw, M);
-    /* Against a double-precision reference: a plain f32 dot is within K ulps. */
-    double worst = 0;
-    for (int m = 0; m < M; m++)
-        for (int n = 0; n < N; n++) {
-            double s = 0;
-            for (int k = 0; k < K; k++) s += (double)in[m * K + k] * w[n * K + k];
-            double d = fabs(s - full[m * N + n]);
-            if (d > worst) worst = d;
-        }
-    CHECK_MSG(worst < 1e-4, "worst %g", worst);
-    sieve_pool *pools[3] = {p1, p2, p5};
-    int chunks[] = {1, 2, 3, 7, 64, 70};
-    for (int pi = 0; pi < 3; pi++)
-        for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
-            memset(part, 0, sizeof(float) * M * N);
-            for (int m0 = 0; m0 < M; m0 += chunks[c]) {
-                int rows = M - m0 < chunks[c] ? M - m0 : chunks[c];
-                smp_matmul(pools[pi], part + m0 * N, in + m0 * K, &pw, rows);
-            }
-            CHECK_MSG(!memcmp(full, part, sizeof(float) * M * N), "pool %d, chunks of %d", pi,
-                      chunks[c]);
-        }
-    sieve_pool_free(p1);
-    sieve_pool_free(p2);
-    sieve_pool_free(p5);
-    smp_packed_free(&pw);
-    free(in);
-    free(w);
-    free(full);
-    free(part);
-}
-
-/* Products of one input in one job (q/k/v): a pool task's run of panels may
- * cross from one product into the next. Each must equal its product alone. */
-static void test_matmul_products_in_one_job_equal_each_alone(void)
-{
-    enum { M = 9, K = 75 };
-    int Ns[3] = {101, 48, 7};
-    float *in = malloc(sizeof(float) * M * K);
-    for (int i = 0; i < M * K; i++) in[i] = frand();
-    smp_packed pw[3];
-    float *alone[3], *multi[3];
-    for (int p = 0; p < 3; p++) {
-        float *w = malloc(sizeof(float) * Ns[p] * K);
-        for (int i = 0; i < Ns[p] * K; i++) w[i] = frand();
-        REQUIRE(!smp_pack(&pw[p], w, Ns[p], K));
-        free(w);
-        alone[p] = malloc(sizeof(float) * M * Ns[p]);
-        multi[p] = malloc(sizeof(float) * M * Ns[p]);
-    }
-    int threads[] = {1, 2, 5};
-    for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
-        sieve_pool *pool = sieve_pool_new(threads[t]);
-        smp_mm mm[3];
-        for (int p = 0; p < 3; p++) {
-            smp_matmul(pool, alone[p], in, &pw[p], M);
-            memset(multi[p], 0, sizeof(float) * M * Ns[p]);
-            mm[p] = (smp_mm){multi[p], &pw[p]};
-        }
-        smp_matmul_multi(pool, in, M, K, mm, 3);
-        for (int p = 0; p < 3; p++)
-            CHECK_MSG(!memcmp(alone[p], multi[p], sizeof(float) * M * Ns[p]),
-                      "%d threads, product %d", threads[t], p);
-        sieve_pool_free(pool);
-    }
-    for (int p = 0; p < 3; p++) {
-        smp_packed_free(&pw[p]);
-        free(alone[p]);
-        free(multi[p]);
-    }
-    free(in);
 }
 
 static void test_eight_horizontal_sums_at_once_equal_one_at_a_time(void)
@@ -478,8 +391,6 @@ static void test_calculator_forced_tokens_decode_to_the_result_text(void)
 
 int main(void)
 {
-    RUN_TEST(test_matmul_rows_identical_for_any_batch_and_thread_count);
-    RUN_TEST(test_matmul_products_in_one_job_equal_each_alone);
     RUN_TEST(test_eight_horizontal_sums_at_once_equal_one_at_a_time);
     RUN_TEST(test_engine_giving_back_the_matrices_computes_the_same);
     RUN_TEST(test_decode_logits_equal_full_forward_over_the_prefix);

@@ -1,4 +1,4 @@
-/* Row-invariant matmul over packed weights (see matmul.h). A pool task owns
+/* Row-invariant matmul over packed weights (see rowmm.h). A pool task owns
  * a run of consecutive panels and runs every group of up to MM_MR input rows
  * over each: the panel stays in L1/L2 while the rows pass, and the rows (M x
  * K, small in decode) stay in L2. Meanwhile the passes ask for the run's next
@@ -6,7 +6,7 @@
  * (the weights of a large model, and the lm_head of any, stream from DRAM
  * every step). Tiles only decide which elements share a pass over k, never
  * how one element is summed. */
-#include "matmul.h"
+#include "rowmm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +16,47 @@
 #include <immintrin.h>
 #endif
 
-int smp_pack(smp_packed *pw, const float *w, int N, int K)
+/* Columns per packed panel: three vectors of the widest registers built for. */
+#if defined(__AVX512F__)
+#define PANEL 48
+#else
+#define PANEL 24
+#endif
+
+typedef struct {
+    sieve_rowmm_packed *pw;
+    const float *w;
+} pack_job;
+
+static void pack_panel(void *arg, int p)
 {
-    int panels = (N + SMP_PANEL - 1) / SMP_PANEL;
-    size_t bytes = (size_t)panels * K * SMP_PANEL * sizeof(float);
+    const pack_job *j = arg;
+    int N = j->pw->N, K = j->pw->K;
+    float *dst = j->pw->p + (size_t)p * K * PANEL;
+    for (int c = 0; c < PANEL; c++) {
+        int n = p * PANEL + c;
+        for (int k = 0; k < K; k++)
+            dst[(size_t)k * PANEL + c] = n < N ? j->w[(size_t)n * K + k] : 0.0f;
+    }
+}
+
+int sieve_rowmm_pack(sieve_pool *pool, sieve_rowmm_packed *pw, const float *w, int N, int K)
+{
+    int panels = (N + PANEL - 1) / PANEL;
+    size_t bytes = (size_t)panels * K * PANEL * sizeof(float);
     pw->N = N;
     pw->K = K;
     pw->p = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!pw->p) return -1;
-    for (int p = 0; p < panels; p++) {
-        float *dst = pw->p + (size_t)p * K * SMP_PANEL;
-        for (int c = 0; c < SMP_PANEL; c++) {
-            int n = p * SMP_PANEL + c;
-            const float *src = w + (size_t)n * K;
-            for (int k = 0; k < K; k++) dst[(size_t)k * SMP_PANEL + c] = n < N ? src[k] : 0.0f;
-        }
-    }
+    pack_job j = {pw, w};
+    if (pool)
+        sieve_pool_run(pool, panels, pack_panel, &j);
+    else
+        for (int p = 0; p < panels; p++) pack_panel(&j, p);
     return 0;
 }
 
-void smp_packed_free(smp_packed *pw)
+void sieve_rowmm_free(sieve_rowmm_packed *pw)
 {
     free(pw->p);
     pw->p = NULL;
@@ -82,7 +103,7 @@ static inline __attribute__((always_inline)) void tile(int R, const float *x, in
     for (int r = 0; r < R; r++) c0[r] = c1[r] = c2[r] = MM_ZERO();
     MM_UNROLL
     for (int k = 0; k < K; k++) {
-        const float *w = pk + (size_t)k * SMP_PANEL;
+        const float *w = pk + (size_t)k * PANEL;
         for (int i = 0, l = k * a.pf_per_k; a.pf && i < a.pf_per_k && l + i < a.pf_n; i++)
             __builtin_prefetch(a.pf + (size_t)(l + i) * 64, 0, 2);
         mm_vec w0 = MM_LOAD(w), w1 = MM_LOAD(w + MM_LANES), w2 = MM_LOAD(w + 2 * MM_LANES);
@@ -95,8 +116,8 @@ static inline __attribute__((always_inline)) void tile(int R, const float *x, in
     }
     for (int r = 0; r < R; r++) {
         float *o = out + (size_t)r * ldo;
-        float buf[SMP_PANEL];
-        float *dst = cols == SMP_PANEL ? o : buf;   /* the last panel may be narrower */
+        float buf[PANEL];
+        float *dst = cols == PANEL ? o : buf;   /* the last panel may be narrower */
         MM_STORE(dst, c0[r]);
         MM_STORE(dst + MM_LANES, c1[r]);
         MM_STORE(dst + 2 * MM_LANES, c2[r]);
@@ -124,7 +145,7 @@ static const tile_fn tiles[MM_MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4};
 typedef struct {
     const float *in;
     int M, K, n, runs;
-    const smp_mm *mm;
+    const sieve_rowmm_product *mm;
     int first[5];   /* first panel of each product, counted across them; first[n] = total */
 } mm_job;
 
@@ -134,7 +155,7 @@ static const float *panel(const mm_job *j, int g, int *product)
     int p = 0;
     while (g >= j->first[p + 1]) p++;
     *product = p;
-    return j->mm[p].w->p + (size_t)(g - j->first[p]) * j->K * SMP_PANEL;
+    return j->mm[p].w->p + (size_t)(g - j->first[p]) * j->K * PANEL;
 }
 
 /* Run t: panels [total t / runs, total (t+1) / runs). */
@@ -144,15 +165,15 @@ static void mm_task(void *arg, int t)
     int total = j->first[j->n], K = j->K;
     int g0 = (int)((long long)total * t / j->runs);
     int g1 = (int)((long long)total * (t + 1) / j->runs);
-    int groups = (j->M + MM_MR - 1) / MM_MR, lines = K * SMP_PANEL * (int)sizeof(float) / 64;
+    int groups = (j->M + MM_MR - 1) / MM_MR, lines = K * PANEL * (int)sizeof(float) / 64;
     int per_k = (lines + groups * K - 1) / (groups * K);   /* the groups share the next panel */
     for (int g = g0; g < g1; g++) {
         int p, ignored;
         const float *pk = panel(j, g, &p);
         const char *next = g + 1 < g1 ? (const char *)panel(j, g + 1, &ignored) : NULL;
-        const smp_mm *m = &j->mm[p];
-        int N = m->w->N, c0 = (g - j->first[p]) * SMP_PANEL;
-        int cols = N - c0 < SMP_PANEL ? N - c0 : SMP_PANEL;
+        const sieve_rowmm_product *m = &j->mm[p];
+        int N = m->w->N, c0 = (g - j->first[p]) * PANEL;
+        int cols = N - c0 < PANEL ? N - c0 : PANEL;
         for (int r = 0, gr = 0; r < j->M; r += MM_MR, gr++) {
             int R = j->M - r < MM_MR ? j->M - r : MM_MR, from = gr * K * per_k;
             mm_ahead a = {next ? next + (size_t)from * 64 : NULL, per_k, lines - from};
@@ -161,12 +182,12 @@ static void mm_task(void *arg, int t)
     }
 }
 
-void smp_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const smp_mm *mm, int n)
+void sieve_rowmm_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const sieve_rowmm_product *mm, int n)
 {
     if (M <= 0 || n <= 0 || n > 4) return;
     mm_job j = {in, M, K, n, 0, mm, {0}};
     for (int i = 0; i < n; i++)
-        j.first[i + 1] = j.first[i] + (mm[i].w->N + SMP_PANEL - 1) / SMP_PANEL;
+        j.first[i + 1] = j.first[i] + (mm[i].w->N + PANEL - 1) / PANEL;
     /* Runs of about four panels or more, so most panels have a next one to
      * ask for; at least one per thread and up to four, which evens out
      * threads that run slower. (Against four runs per thread whatever the
@@ -178,8 +199,8 @@ void smp_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const smp
     sieve_pool_run(pool, j.runs, mm_task, &j);
 }
 
-void smp_matmul(sieve_pool *pool, float *out, const float *in, const smp_packed *w, int M)
+void sieve_rowmm_matmul(sieve_pool *pool, float *out, const float *in, const sieve_rowmm_packed *w, int M)
 {
-    smp_mm mm = {out, w};
-    smp_matmul_multi(pool, in, M, w->K, &mm, 1);
+    sieve_rowmm_product mm = {out, w};
+    sieve_rowmm_matmul_multi(pool, in, M, w->K, &mm, 1);
 }

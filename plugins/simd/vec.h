@@ -2,8 +2,8 @@
  * has them, GCC's generic vectors otherwise). Every function computes each
  * lane by a fixed sequence of operations, so results never depend on where
  * an element sits in a batch. */
-#ifndef SIEVE_SAMPLE_VEC_H
-#define SIEVE_SAMPLE_VEC_H
+#ifndef SIEVE_SIMD_VEC_H
+#define SIEVE_SIMD_VEC_H
 
 #include <string.h>
 
