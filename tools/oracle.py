@@ -204,22 +204,30 @@ def repeat_kv(x, n_rep):
     return x[:, :, None, :, :].expand(b, kv, n_rep, s, d).reshape(b, kv * n_rep, s, d)
 
 
-def forward(c, P, ids, dtype=torch.float64, positions=None):
-    """ids: LongTensor [B, T]. Returns logits [B, T, V] in dtype.
+def forward(c, P, ids, dtype=torch.float64, positions=None, cache=None, pos0=0):
+    """ids: LongTensor [B, T]. Returns logits [B, T, V] in dtype (dtype None:
+    P's own dtype, no conversion).
     positions (LongTensor [B, T], optional): rows packing several sequences;
     each token's position inside its own sequence (-1 on padding). RoPE uses
     them and a token attends only to the earlier tokens of its own sequence
-    (padding only to itself)."""
-    P = {k: v.to(dtype) for k, v in P.items()}
+    (padding only to itself).
+    cache (list, optional; not with positions): ids are positions pos0.. after
+    the pos0 already in cache (per layer [k, v], [B, KV, pos0, hd], grown by
+    cat as HF's DynamicCache; pass [] with pos0=0 to prefill). Returns only
+    the last position's logits [B, V] (final norm and head on it alone)."""
+    if dtype is not None:
+        P = {k: v.to(dtype) for k, v in P.items()}
     B, T = ids.shape
     H, KV, hd = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
     eps = c["rms_norm_eps"]
     x = P["model.embed_tokens.weight"][ids]
+    dtype = x.dtype
     if positions is None:
-        cos, sin = rotary_cos_sin(c, torch.arange(T), dtype)
+        cos, sin = rotary_cos_sin(c, torch.arange(pos0, pos0 + T), dtype)
         cos, sin = cos[None, None], sin[None, None]   # unsqueeze over batch and heads
-        mask = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
+        mask = torch.full((T, pos0 + T), float("-inf"), dtype=dtype).triu(pos0 + 1)
     else:
+        assert cache is None, "packed positions take no cache"
         cos, sin = rotary_cos_sin(c, positions.reshape(-1), dtype)
         cos, sin = cos.view(B, 1, T, hd), sin.view(B, 1, T, hd)
         idx = torch.arange(T)
@@ -236,6 +244,13 @@ def forward(c, P, ids, dtype=torch.float64, positions=None):
         v = (h @ P[p + "self_attn.v_proj.weight"].T).view(B, T, KV, hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if cache is not None:
+            if len(cache) <= l:
+                cache.append([k, v])
+            else:
+                cache[l][0] = torch.cat([cache[l][0], k], dim=2)
+                cache[l][1] = torch.cat([cache[l][1], v], dim=2)
+            k, v = cache[l]
         k, v = repeat_kv(k, H // KV), repeat_kv(v, H // KV)
         w = torch.matmul(q, k.transpose(2, 3)) * scaling + mask
         w = torch.softmax(w, dim=-1)
@@ -245,9 +260,12 @@ def forward(c, P, ids, dtype=torch.float64, positions=None):
         g = h @ P[p + "mlp.gate_proj.weight"].T
         u = h @ P[p + "mlp.up_proj.weight"].T
         x = x + (torch.nn.functional.silu(g) * u) @ P[p + "mlp.down_proj.weight"].T
+    if cache is not None:
+        x = x[:, -1:]
     x = rms_norm(x, P["model.norm.weight"], eps)
     head = P["model.embed_tokens.weight"] if c["tie_word_embeddings"] else P["lm_head.weight"]
-    return x @ head.T
+    logits = x @ head.T
+    return logits if cache is None else logits[:, -1]
 
 
 # --------------------------------------------------------------------------
@@ -508,48 +526,10 @@ def cmd_generate(a):
         sys.stdout.write(text)
 
 
-def _forward_cached(c, P, ids, cache, pos0):
-    """forward() restricted to new positions pos0.. with a K/V cache (lists of
-    [B, KV, T, hd] tensors per layer, grown by cat), as HF's DynamicCache."""
-    B, T = ids.shape
-    H, KV, hd = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
-    eps = c["rms_norm_eps"]
-    x = P["model.embed_tokens.weight"][ids]
-    cos, sin = rotary_cos_sin(c, torch.arange(pos0, pos0 + T), x.dtype)
-    cos, sin = cos[None, None], sin[None, None]
-    Tk = pos0 + T
-    mask = torch.full((T, Tk), float("-inf"), dtype=x.dtype).triu(pos0 + 1)
-    scaling = hd ** -0.5
-    for l in range(c["num_hidden_layers"]):
-        p = f"model.layers.{l}."
-        h = rms_norm(x, P[p + "input_layernorm.weight"], eps)
-        q = (h @ P[p + "self_attn.q_proj.weight"].T).view(B, T, H, hd).transpose(1, 2)
-        k = (h @ P[p + "self_attn.k_proj.weight"].T).view(B, T, KV, hd).transpose(1, 2)
-        v = (h @ P[p + "self_attn.v_proj.weight"].T).view(B, T, KV, hd).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        if len(cache) <= l:
-            cache.append([k, v])
-        else:
-            cache[l][0] = torch.cat([cache[l][0], k], dim=2)
-            cache[l][1] = torch.cat([cache[l][1], v], dim=2)
-        k, v = repeat_kv(cache[l][0], H // KV), repeat_kv(cache[l][1], H // KV)
-        w = torch.matmul(q, k.transpose(2, 3)) * scaling + mask
-        a_ = torch.matmul(torch.softmax(w, dim=-1), v).transpose(1, 2).reshape(B, T, H * hd)
-        x = x + a_ @ P[p + "self_attn.o_proj.weight"].T
-        h = rms_norm(x, P[p + "post_attention_layernorm.weight"], eps)
-        x = x + (torch.nn.functional.silu(h @ P[p + "mlp.gate_proj.weight"].T)
-                 * (h @ P[p + "mlp.up_proj.weight"].T)) @ P[p + "mlp.down_proj.weight"].T
-    x = rms_norm(x[:, -1:], P["model.norm.weight"], eps)
-    head = P["model.embed_tokens.weight"] if c["tie_word_embeddings"] else P["lm_head.weight"]
-    return (x @ head.T)[:, -1]
-
-
 def cmd_bench_generate(a):
     """PyTorch f32 decoding with a K/V cache: B sequences of a random prompt
     of --prompt tokens, then --new tokens each (multinomial at temperature
-    0.7, no early stop). Prints {"tokens_per_s": generated/s, ...}; with
-    --k the B sequences share one prompt (prefill run once, cache expanded)."""
+    0.7, no early stop). Prints {"tokens_per_s": generated/s, ...}."""
     torch.set_num_threads(a.threads)
     c = load_config(TINY if a.config == "tiny" else a.config)
     P = init_params(c, 1)
@@ -560,12 +540,12 @@ def cmd_bench_generate(a):
             ids = torch.randint(0, c["vocab_size"], (a.batch, a.prompt), generator=g)
             t0, c0 = time.perf_counter(), time.process_time()
             cache = []
-            logits = _forward_cached(c, P, ids, cache, 0)
+            logits = forward(c, P, ids, None, cache=cache)
             pos = a.prompt
             for _ in range(a.new):
                 probs = torch.softmax(logits / 0.7, dim=-1)
                 nxt = torch.multinomial(probs, 1, generator=g)
-                logits = _forward_cached(c, P, nxt, cache, pos)
+                logits = forward(c, P, nxt, None, cache=cache, pos0=pos)
                 pos += 1
             if time.perf_counter() - t0 < best:
                 best, cpu = time.perf_counter() - t0, time.process_time() - c0
