@@ -2,11 +2,13 @@
  * backward needs, the causal-LM loss over target positions, and the backward
  * pass that accumulates every parameter's gradient (sieve_llama_train).
  *
- * Like forward.c it calls only the kernel vtable. It keeps its own
- * activation set rather than sharing sieve_llama_run's: training needs the
- * keys and values per layer at the call's own batch layout (no KV cache),
- * the logits only one chunk of rows at a time (fused with the loss and its
- * gradient, so B*T*V logits never exist), and the gradient scratch buffers.
+ * Like forward.c it calls only the kernel vtable, and a layer's steps before
+ * and after attention are forward.c's (llama_internal.h). It keeps its own
+ * activation set (the same per-layer views) rather than sharing
+ * sieve_llama_run's: training needs the keys and values per layer at the
+ * call's own batch layout (no KV cache), the logits only one chunk of rows at
+ * a time (fused with the loss and its gradient, so B*T*V logits never exist),
+ * and the gradient scratch buffers.
  *
  * Shapes (M = B*T rows, D model width, F MLP width, Q = H*hd, KVd = KV*hd):
  *   forward  x_in[l] -> ln1 -> q,k,v -> rope -> attention -> o_proj (+x_in) = x_mid
@@ -19,10 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    float *x_in, *ln1, *rstd1, *q, *k, *v, *att, *lse;
-    float *x_mid, *ln2, *rstd2, *gate, *up, *act;
-} tlayer;
+#include "llama_internal.h"
 
 struct sieve_llama_train {
     sieve_llama *m;
@@ -33,7 +32,7 @@ struct sieve_llama_train {
     sieve_llama_layer_w *wl, *gl;
     sieve_llama_weights w, g;     /* views into dparams and dgrads */
     void *mem;                    /* activations and scratch, one allocation */
-    tlayer *acts;                 /* [L] */
+    llama_layer_acts *acts;       /* [L]; k, v: the call's keys and values */
     float *x_out, *hidden, *rstdf;
     float *proj;                  /* [M,D] o_proj / down_proj outputs */
     float *dx, *dtmp, *dln;       /* [M,D] */
@@ -62,7 +61,7 @@ static size_t layout(sieve_llama_train *t, float *base)
     size_t Q = (size_t)c->n_heads * c->head_dim, KVd = (size_t)c->n_kv_heads * c->head_dim;
     size_t off = 0;
     for (int l = 0; l < c->n_layers; l++) {
-        tlayer *a = &t->acts[l];
+        llama_layer_acts *a = &t->acts[l];
         a->x_in = carve(base, &off, M * D);
         a->ln1 = carve(base, &off, M * D);
         a->rstd1 = carve(base, &off, M);
@@ -209,31 +208,18 @@ static void layer_fwd(sieve_llama_train *t, int l, int B, int T, float *x_next)
     const sieve_kernels *k = t->k;
     sieve_kctx *kc = t->kc;
     const sieve_llama_config *c = &t->m->cfg;
-    const sieve_llama_layer_w *w = &t->w.layers[l];
-    tlayer *a = &t->acts[l];
-    int M = B * T, D = c->dim, F = c->ffn, H = c->n_heads, KV = c->n_kv_heads;
-    int hd = c->head_dim, Q = H * hd, KVd = KV * hd;
-    float eps = (float)c->norm_eps, theta = (float)c->rope_theta;
+    const llama_layer_acts *a = &t->acts[l];
+    int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, KVd = KV * hd;
+    llama_layer_call s = {.k = k, .kc = kc, .c = c, .w = &t->w.layers[l], .a = a,
+                          .pos = t->pos, .proj = t->proj, .M = B * T};
 
-    k->rmsnorm(kc, a->ln1, a->rstd1, a->x_in, w->attn_norm, M, D, eps);
-    k->matmul(kc, a->q, a->ln1, w->wq, M, Q, D, 0);
-    k->matmul(kc, a->k, a->ln1, w->wk, M, KVd, D, 0);
-    k->matmul(kc, a->v, a->ln1, w->wv, M, KVd, D, 0);
-    k->rope(kc, a->q, t->pos, M, H, hd, theta);
-    k->rope(kc, a->k, t->pos, M, KV, hd, theta);
+    llama_layer_before_attention(&s, a->k, a->v);
     if (t->doc)
         k->attention_doc(kc, a->att, a->lse, a->q, a->k, a->v, t->pos, B, T, T, H, KV, hd,
                          (size_t)T * KVd);
     else
         k->attention(kc, a->att, a->lse, a->q, a->k, a->v, B, T, T, H, KV, hd, (size_t)T * KVd);
-    k->matmul(kc, t->proj, a->att, w->wo, M, D, Q, 0);
-    k->add(kc, a->x_mid, a->x_in, t->proj, (size_t)M * D);
-    k->rmsnorm(kc, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, M, D, eps);
-    k->matmul(kc, a->gate, a->ln2, w->w_gate, M, F, D, 0);
-    k->matmul(kc, a->up, a->ln2, w->w_up, M, F, D, 0);
-    k->swiglu(kc, a->act, a->gate, a->up, M, F);
-    k->matmul(kc, t->proj, a->act, w->w_down, M, D, F, 0);
-    k->add(kc, x_next, a->x_mid, t->proj, (size_t)M * D);
+    llama_layer_after_attention(&s, x_next);
 }
 
 /* One decoder layer backward: t->dx holds d(x_next) on entry, d(x_in) on exit. */
@@ -244,7 +230,7 @@ static void layer_bwd(sieve_llama_train *t, int l, int B, int T)
     const sieve_llama_config *c = &t->m->cfg;
     const sieve_llama_layer_w *w = &t->w.layers[l];
     const sieve_llama_layer_w *g = &t->g.layers[l];
-    tlayer *a = &t->acts[l];
+    const llama_layer_acts *a = &t->acts[l];
     int M = B * T, D = c->dim, F = c->ffn, H = c->n_heads, KV = c->n_kv_heads;
     int hd = c->head_dim, Q = H * hd, KVd = KV * hd;
     float theta = (float)c->rope_theta;

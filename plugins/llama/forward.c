@@ -13,22 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One layer's activations; M = B*Tq rows of the current call. */
-typedef struct {
-    float *x_in;    /* [M,D]   residual stream entering the layer */
-    float *ln1;     /* [M,D]   input_layernorm(x_in) */
-    float *rstd1;   /* [M] */
-    float *q;       /* [M,H*hd] queries after RoPE */
-    float *att;     /* [M,H*hd] attention output before o_proj */
-    float *lse;     /* [B,H,Tq] attention log-sum-exp */
-    float *x_mid;   /* [M,D]   x_in + o_proj(att) */
-    float *ln2;     /* [M,D]   post_attention_layernorm(x_mid) */
-    float *rstd2;   /* [M] */
-    float *gate;    /* [M,F]   gate_proj(ln2) */
-    float *up;      /* [M,F]   up_proj(ln2) */
-    float *act;     /* [M,F]   silu(gate) * up */
-    float *kc, *vc; /* [B_cap, T_cap, KV, hd] this layer's K/V cache (after RoPE) */
-} layer_acts;
+#include "llama_internal.h"
 
 struct sieve_llama_run {
     const sieve_llama *m;
@@ -40,7 +25,7 @@ struct sieve_llama_run {
     sieve_llama_layer_w *dlayers;
     sieve_llama_weights w;      /* views into dparams */
     void *mem;                  /* every activation, one allocation */
-    layer_acts *acts;           /* [L] */
+    llama_layer_acts *acts;     /* [L]; k, v: the layer's K/V cache */
     float *x_out;               /* [M,D] residual stream after the last layer */
     float *hidden;              /* [M,D] model.norm(x_out) */
     float *rstdf;               /* [M] */
@@ -72,7 +57,7 @@ static size_t layout(sieve_llama_run *r, float *base)
     int L = c->n_layers, keep = (r->flags & SIEVE_LLAMA_KEEP_ACTS) != 0;
     float *x = carve(base, &off, M * D);
     for (int l = 0; l < L; l++) {
-        layer_acts *a = &r->acts[l];
+        llama_layer_acts *a = &r->acts[l];
         if (keep || l == 0) {
             a->x_in = x;   /* layers after the first: set below */
             a->ln1 = carve(base, &off, M * D);
@@ -89,8 +74,8 @@ static size_t layout(sieve_llama_run *r, float *base)
         } else {
             *a = r->acts[0];
         }
-        a->kc = carve(base, &off, M * KVd);
-        a->vc = carve(base, &off, M * KVd);
+        a->k = carve(base, &off, M * KVd);
+        a->v = carve(base, &off, M * KVd);
     }
     /* The residual stream: with keep, layer l+1's input is a fresh buffer
      * (x_mid[l] + mlp); without, everything is x. */
@@ -182,48 +167,75 @@ void sieve_llama_run_free(sieve_llama_run *r)
 
 const float *sieve_llama_hidden(const sieve_llama_run *r) { return r->hidden; }
 
-/* One decoder layer over M = B*Tq rows (HF LlamaDecoderLayer). */
+/* The decoder-layer steps before and after attention, shared with training
+ * (backward.c), which keeps its K/V elsewhere and may mask by document. */
+void llama_layer_before_attention(const llama_layer_call *s, float *kn, float *vn)
+{
+    const sieve_kernels *k = s->k;
+    sieve_kctx *kc = s->kc;
+    const sieve_llama_config *c = s->c;
+    const sieve_llama_layer_w *w = s->w;
+    const llama_layer_acts *a = s->a;
+    int M = s->M, D = c->dim, H = c->n_heads, KV = c->n_kv_heads;
+    int hd = c->head_dim, Q = H * hd, KVd = KV * hd;
+    float theta = (float)c->rope_theta;
+
+    k->rmsnorm(kc, a->ln1, a->rstd1, a->x_in, w->attn_norm, M, D, (float)c->norm_eps);
+    k->matmul(kc, a->q, a->ln1, w->wq, M, Q, D, 0);
+    k->matmul(kc, kn, a->ln1, w->wk, M, KVd, D, 0);
+    k->matmul(kc, vn, a->ln1, w->wv, M, KVd, D, 0);
+    k->rope(kc, a->q, s->pos, M, H, hd, theta);
+    k->rope(kc, kn, s->pos, M, KV, hd, theta);
+}
+
+void llama_layer_after_attention(const llama_layer_call *s, float *x_next)
+{
+    const sieve_kernels *k = s->k;
+    sieve_kctx *kc = s->kc;
+    const sieve_llama_config *c = s->c;
+    const sieve_llama_layer_w *w = s->w;
+    const llama_layer_acts *a = s->a;
+    int M = s->M, D = c->dim, F = c->ffn, Q = c->n_heads * c->head_dim;
+
+    k->matmul(kc, s->proj, a->att, w->wo, M, D, Q, 0);
+    k->add(kc, a->x_mid, a->x_in, s->proj, (size_t)M * D);
+    k->rmsnorm(kc, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, M, D, (float)c->norm_eps);
+    k->matmul(kc, a->gate, a->ln2, w->w_gate, M, F, D, 0);
+    k->matmul(kc, a->up, a->ln2, w->w_up, M, F, D, 0);
+    k->swiglu(kc, a->act, a->gate, a->up, M, F);
+    k->matmul(kc, s->proj, a->act, w->w_down, M, D, F, 0);
+    k->add(kc, x_next, a->x_mid, s->proj, (size_t)M * D);
+}
+
+/* One decoder layer over M = B*Tq rows (HF LlamaDecoderLayer), attending
+ * through the K/V cache. */
 static void layer_forward(sieve_llama_run *r, int l, int B, int Tq, int pos0,
                           float *x_next)
 {
     const sieve_kernels *k = r->k;
     sieve_kctx *kc = r->kc;
     const sieve_llama_config *c = &r->m->cfg;
-    const sieve_llama_layer_w *w = &r->w.layers[l];
-    layer_acts *a = &r->acts[l];
-    int M = B * Tq, D = c->dim, F = c->ffn, H = c->n_heads, KV = c->n_kv_heads;
-    int hd = c->head_dim, Q = H * hd, KVd = KV * hd;
-    float theta = (float)c->rope_theta;
+    const llama_layer_acts *a = &r->acts[l];
+    int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, KVd = KV * hd;
     size_t bstride = (size_t)r->T_cap * KVd;
+    llama_layer_call s = {.k = k, .kc = kc, .c = c, .w = &r->w.layers[l], .a = a,
+                          .pos = r->pos, .proj = r->proj, .M = B * Tq};
 
-    k->rmsnorm(kc, a->ln1, a->rstd1, a->x_in, w->attn_norm, M, D, (float)c->norm_eps);
-    k->matmul(kc, a->q, a->ln1, w->wq, M, Q, D, 0);
     /* New keys/values go straight into the cache when their rows are
      * contiguous there (one sequence, or a full-capacity batch). */
     int direct = B == 1 || (pos0 == 0 && Tq == r->T_cap);
-    float *kn = direct ? a->kc + (size_t)pos0 * KVd : r->ktmp;
-    float *vn = direct ? a->vc + (size_t)pos0 * KVd : r->vtmp;
-    k->matmul(kc, kn, a->ln1, w->wk, M, KVd, D, 0);
-    k->matmul(kc, vn, a->ln1, w->wv, M, KVd, D, 0);
-    k->rope(kc, a->q, r->pos, M, H, hd, theta);
-    k->rope(kc, kn, r->pos, M, KV, hd, theta);
+    float *kn = direct ? a->k + (size_t)pos0 * KVd : r->ktmp;
+    float *vn = direct ? a->v + (size_t)pos0 * KVd : r->vtmp;
+    llama_layer_before_attention(&s, kn, vn);
     if (!direct) {
         for (int b = 0; b < B; b++) {
             size_t dst = (size_t)b * bstride + (size_t)pos0 * KVd, src = (size_t)b * Tq * KVd;
-            k->copy(kc, a->kc + dst, r->ktmp + src, (size_t)Tq * KVd * sizeof(float));
-            k->copy(kc, a->vc + dst, r->vtmp + src, (size_t)Tq * KVd * sizeof(float));
+            k->copy(kc, a->k + dst, r->ktmp + src, (size_t)Tq * KVd * sizeof(float));
+            k->copy(kc, a->v + dst, r->vtmp + src, (size_t)Tq * KVd * sizeof(float));
         }
     }
-    k->attention(kc, a->att, a->lse, a->q, a->kc, a->vc, B, Tq, pos0 + Tq, H, KV, hd, bstride);
-    k->matmul(kc, r->proj, a->att, w->wo, M, D, Q, 0);
-    k->add(kc, a->x_mid, a->x_in, r->proj, (size_t)M * D);
-
-    k->rmsnorm(kc, a->ln2, a->rstd2, a->x_mid, w->mlp_norm, M, D, (float)c->norm_eps);
-    k->matmul(kc, a->gate, a->ln2, w->w_gate, M, F, D, 0);
-    k->matmul(kc, a->up, a->ln2, w->w_up, M, F, D, 0);
-    k->swiglu(kc, a->act, a->gate, a->up, M, F);
-    k->matmul(kc, r->proj, a->act, w->w_down, M, D, F, 0);
-    k->add(kc, x_next, a->x_mid, r->proj, (size_t)M * D);
+    k->attention(kc, a->att, a->lse, a->q, a->k, a->v, B, Tq, pos0 + Tq, H, KV, hd, bstride);
+    llama_layer_after_attention(&s, x_next);
 }
 
 sieve_status sieve_llama_forward(sieve_llama_run *r, const int32_t *ids, int B, int Tq,

@@ -1,5 +1,6 @@
 /* Internals of the llama library shared between its files (and its tests):
- * file helpers, the safetensors reader/writer, and dtype conversion. */
+ * file helpers, the safetensors reader/writer, the decoder-layer steps that
+ * inference and training share, and dtype conversion. */
 #ifndef SIEVE_LLAMA_INTERNAL_H
 #define SIEVE_LLAMA_INTERNAL_H
 
@@ -82,6 +83,47 @@ typedef struct st_out {
 /* Writes tensors (sorted by name in the file) atomically to path. */
 sieve_status st_write(const char *path, const st_out *t, int n, st_dtype dtype,
                       sieve_err *err);
+
+/* ---- one decoder layer (forward.c; backward.c runs it too) ---- */
+/* One layer's activations over the call's M = B*T rows. Inference
+ * (forward.c) and training (backward.c) keep the same views; only where the
+ * keys and values live differs. */
+typedef struct llama_layer_acts {
+    float *x_in;    /* [M,D]   residual stream entering the layer */
+    float *ln1;     /* [M,D]   input_layernorm(x_in) */
+    float *rstd1;   /* [M] */
+    float *q;       /* [M,H*hd] queries after RoPE */
+    float *k, *v;   /* keys (after RoPE) and values: inference, the layer's K/V
+                       cache [B_cap,T_cap,KV,hd]; training, the call's [M,KV*hd] */
+    float *att;     /* [M,H*hd] attention output before o_proj */
+    float *lse;     /* [B,H,T] attention log-sum-exp */
+    float *x_mid;   /* [M,D]   x_in + o_proj(att) */
+    float *ln2;     /* [M,D]   post_attention_layernorm(x_mid) */
+    float *rstd2;   /* [M] */
+    float *gate;    /* [M,F]   gate_proj(ln2) */
+    float *up;      /* [M,F]   up_proj(ln2) */
+    float *act;     /* [M,F]   silu(gate) * up */
+} llama_layer_acts;
+
+/* What the steps around attention run on: one layer of one call. */
+typedef struct llama_layer_call {
+    const sieve_kernels *k;
+    sieve_kctx *kc;
+    const sieve_llama_config *c;
+    const sieve_llama_layer_w *w;   /* this layer's weights */
+    const llama_layer_acts *a;      /* this layer's activations */
+    const int32_t *pos;             /* [M] positions, for RoPE */
+    float *proj;                    /* [M,D] scratch: o_proj / down_proj output */
+    int M;                          /* rows, B*T */
+} llama_layer_call;
+
+/* HF LlamaDecoderLayer is these two halves around attention, which each
+ * caller runs itself (its own K/V and mask). Before: ln1, q and, into
+ * kn/vn [M,KV*hd], the new keys and values, RoPE on q and the keys. After:
+ * o_proj (+x_in) = x_mid, then ln2, gate/up, swiglu, down_proj (+x_mid)
+ * into x_next [M,D]. */
+void llama_layer_before_attention(const llama_layer_call *s, float *kn, float *vn);
+void llama_layer_after_attention(const llama_layer_call *s, float *x_next);
 
 /* ---- dtype conversion ---- */
 static inline float bf16_to_f32(uint16_t h)
