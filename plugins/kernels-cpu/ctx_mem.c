@@ -35,6 +35,7 @@ void kcpu_kctx_free(sieve_kctx *kc)
     if (!kc) return;
     sieve_pool_free(kc->pool);
     kcpu_rope_table_free(&kc->rope);
+    sieve_rowmm_free(&kc->bi_w);
     free(kc);
 }
 

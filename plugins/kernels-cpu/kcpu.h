@@ -5,6 +5,7 @@
 
 #include "sieve/kernels.h"
 #include "sieve/pool.h"
+#include "rowmm.h"
 
 /* cos and sin of RoPE's angles, [n_pos][hd/2] each, for one (theta, hd). */
 typedef struct {
@@ -17,6 +18,7 @@ struct sieve_kctx {
     sieve_pool *pool;
     int threads;
     int batch_invariant;   /* matmul through plugins/simd/rowmm.c instead of BLAS */
+    sieve_rowmm_packed bi_w;   /* its packed weights, memory kept between calls */
     kcpu_rope_table rope;  /* grown by rope.c on the calling thread */
 };
 

@@ -11,8 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "rowmm.h"
-
 typedef struct {
     float *out;
     const float *in, *w;
@@ -39,22 +37,21 @@ static void mm_task(void *arg, int t)
     }
 }
 
-/* The weights are packed on every call: O(N K) against the O(M N K) of the
- * product, for the score stage's batches of whole sequences. */
+/* The weights are packed on every call, into memory kept in the context:
+ * O(N K) against the O(M N K) of the product, for the score stage's batches
+ * of whole sequences. */
 static void matmul_bi(sieve_kctx *kc, float *out, const float *in, const float *w,
                       int M, int N, int K, int accumulate)
 {
-    sieve_rowmm_packed pw = {0};
     float *dst = accumulate ? malloc((size_t)M * N * sizeof *dst) : out;
-    if (!dst || sieve_rowmm_pack(kc->pool, &pw, w, N, K)) {
+    if (!dst || sieve_rowmm_pack(kc->pool, &kc->bi_w, w, N, K)) {
         /* The vtable has no error path: out of memory shows as NaN rows. */
         for (size_t i = 0; i < (size_t)M * N; i++) out[i] = NAN;
     } else {
-        sieve_rowmm_matmul(kc->pool, dst, in, &pw, M);
+        sieve_rowmm_matmul(kc->pool, dst, in, &kc->bi_w, M);
         if (accumulate)
             for (size_t i = 0; i < (size_t)M * N; i++) out[i] += dst[i];
     }
-    sieve_rowmm_free(&pw);
     if (dst != out) free(dst);
 }
 

@@ -299,7 +299,7 @@ const sieve_param_desc llama_score_params[6] = {
     {"threads", SIEVE_P_INT, "0", "kernel threads (0: all cores)"},
     {"batch", SIEVE_P_INT, "8", "sequences per forward pass"},
     {"batch_invariant", SIEVE_P_BOOL, "false",
-     "same bits whatever the batching (slower matmul on CPU)"},
+     "same bits whatever the batching (CUDA: a slower fixed-order matmul)"},
     {"tensors", SIEVE_P_BOOL, "false",
      "also emit each record's log-probabilities as a tensor on port 'logprobs'"},
 };

@@ -43,11 +43,15 @@ static void pack_panel(void *arg, int p)
 int sieve_rowmm_pack(sieve_pool *pool, sieve_rowmm_packed *pw, const float *w, int N, int K)
 {
     int panels = (N + PANEL - 1) / PANEL;
-    size_t bytes = (size_t)panels * K * PANEL * sizeof(float);
+    size_t floats = ((size_t)panels * K * PANEL + 15) / 16 * 16;   /* whole 64-byte lines */
+    if (floats > pw->cap) {
+        sieve_rowmm_free(pw);
+        pw->p = aligned_alloc(64, floats * sizeof(float));
+        if (!pw->p) return -1;
+        pw->cap = floats;
+    }
     pw->N = N;
     pw->K = K;
-    pw->p = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!pw->p) return -1;
     pack_job j = {pw, w};
     if (pool)
         sieve_pool_run(pool, panels, pack_panel, &j);
@@ -59,7 +63,7 @@ int sieve_rowmm_pack(sieve_pool *pool, sieve_rowmm_packed *pw, const float *w, i
 void sieve_rowmm_free(sieve_rowmm_packed *pw)
 {
     free(pw->p);
-    pw->p = NULL;
+    *pw = (sieve_rowmm_packed){0};
 }
 
 #if defined(__AVX512F__)

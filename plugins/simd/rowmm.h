@@ -18,17 +18,22 @@
 #ifndef SIEVE_SIMD_ROWMM_H
 #define SIEVE_SIMD_ROWMM_H
 
+#include <stddef.h>
+
 #include "sieve/pool.h"
 
 /* w[N,K] repacked into panels (columns past N are zero); the panel width is
  * rowmm.c's business, chosen for the registers it was built for. */
 typedef struct sieve_rowmm_packed {
     float *p;
+    size_t cap;   /* floats allocated at p */
     int N, K;
 } sieve_rowmm_packed;
 
-/* Packs on the pool's threads (pool NULL: on the caller's). 0, or -1 when out
- * of memory. */
+/* Packs on the pool's threads (pool NULL: on the caller's) into *pw, which is
+ * zeroed or holds an earlier packing: its memory is reused when large enough
+ * (fresh pages for every call cost more in page faults than the packing).
+ * 0, or -1 when out of memory. */
 int sieve_rowmm_pack(sieve_pool *pool, sieve_rowmm_packed *pw, const float *w, int N, int K);
 void sieve_rowmm_free(sieve_rowmm_packed *pw);   /* zeroed struct is fine */
 

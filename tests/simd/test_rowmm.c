@@ -26,7 +26,7 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
     for (int i = 0; i < M * K; i++) in[i] = frand();
     for (int i = 0; i < N * K; i++) w[i] = frand();
     sieve_pool *p1 = sieve_pool_new(1), *p2 = sieve_pool_new(2), *p5 = sieve_pool_new(5);
-    sieve_rowmm_packed pw, pw5;
+    sieve_rowmm_packed pw = {0}, pw5 = {0};
     REQUIRE(!sieve_rowmm_pack(NULL, &pw, w, N, K));
     REQUIRE(!sieve_rowmm_pack(p5, &pw5, w, N, K));   /* packed by five threads */
     sieve_rowmm_matmul(p1, full, in, &pw, M);
@@ -73,7 +73,7 @@ static void test_matmul_products_in_one_job_equal_each_alone(void)
     int Ns[3] = {101, 48, 7};
     float *in = malloc(sizeof(float) * M * K);
     for (int i = 0; i < M * K; i++) in[i] = frand();
-    sieve_rowmm_packed pw[3];
+    sieve_rowmm_packed pw[3] = {{0}};
     float *alone[3], *multi[3];
     for (int p = 0; p < 3; p++) {
         float *w = malloc(sizeof(float) * Ns[p] * K);
