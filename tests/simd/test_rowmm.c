@@ -28,10 +28,17 @@ static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
     sieve_pool *p1 = sieve_pool_new(1), *p2 = sieve_pool_new(2), *p5 = sieve_pool_new(5);
     sieve_rowmm_packed pw = {0}, pw5 = {0};
     REQUIRE(!sieve_rowmm_pack(NULL, &pw, w, N, K));
-    REQUIRE(!sieve_rowmm_pack(p5, &pw5, w, N, K));   /* packed by five threads */
+    /* Packed by five threads, into the memory of an earlier, larger packing. */
+    float *big = malloc(sizeof(float) * 2 * N * K);
+    for (int i = 0; i < 2 * N * K; i++) big[i] = frand();
+    REQUIRE(!sieve_rowmm_pack(NULL, &pw5, big, 2 * N, K));
+    free(big);
+    float *was = pw5.p;
+    REQUIRE(!sieve_rowmm_pack(p5, &pw5, w, N, K));
+    CHECK(pw5.p == was);
     sieve_rowmm_matmul(p1, full, in, &pw, M);
     sieve_rowmm_matmul(p1, part, in, &pw5, M);
-    CHECK_MSG(!memcmp(full, part, sizeof(float) * M * N), "packed by a pool");
+    CHECK_MSG(!memcmp(full, part, sizeof(float) * M * N), "packed by a pool, memory reused");
     sieve_rowmm_free(&pw5);
     /* Against a double-precision reference: a plain f32 dot is within K ulps. */
     double worst = 0;
