@@ -16,22 +16,13 @@
 
 const sieve_kernels *sieve_kernels_cpu(void);
 
-static uint64_t rng_state = 88172645463325252ull;
-static float frand(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((double)(rng_state >> 11) * 0x1.0p-53 * 2.0 - 1.0);
-}
-
 static void test_eight_horizontal_sums_at_once_equal_one_at_a_time(void)
 {
     for (int rep = 0; rep < 1000; rep++) {
         float lanes[8][8], one, all[8];
         v8f a[8];
         for (int j = 0; j < 8; j++) {
-            for (int l = 0; l < 8; l++) lanes[j][l] = frand() * (float)(1 << (rep % 20));
+            for (int l = 0; l < 8; l++) lanes[j][l] = sieve_test_frand() * (float)(1 << (rep % 20));
             a[j] = v8_ld(lanes[j]);
         }
         v8_hsum8(all, a);

@@ -2,35 +2,25 @@
  * whatever M, the tile, the thread count or the products sharing a job, and
  * close to a double-precision dot product. */
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rowmm.h"
 #include "testlib.h"
 
-static uint64_t rng_state = 88172645463325252ull;
-static float frand(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((double)(rng_state >> 11) * 0x1.0p-53 * 2.0 - 1.0);
-}
-
 static void test_matmul_rows_identical_for_any_batch_and_thread_count(void)
 {
     enum { M = 70, N = 101, K = 75 };   /* N % 24 != 0: a partial panel */
     float *in = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K);
     float *full = malloc(sizeof(float) * M * N), *part = malloc(sizeof(float) * M * N);
-    for (int i = 0; i < M * K; i++) in[i] = frand();
-    for (int i = 0; i < N * K; i++) w[i] = frand();
+    for (int i = 0; i < M * K; i++) in[i] = sieve_test_frand();
+    for (int i = 0; i < N * K; i++) w[i] = sieve_test_frand();
     sieve_pool *p1 = sieve_pool_new(1), *p2 = sieve_pool_new(2), *p5 = sieve_pool_new(5);
     sieve_rowmm_packed pw = {0}, pw5 = {0};
     REQUIRE(!sieve_rowmm_pack(NULL, &pw, w, N, K));
     /* Packed by five threads, into the memory of an earlier, larger packing. */
     float *big = malloc(sizeof(float) * 2 * N * K);
-    for (int i = 0; i < 2 * N * K; i++) big[i] = frand();
+    for (int i = 0; i < 2 * N * K; i++) big[i] = sieve_test_frand();
     REQUIRE(!sieve_rowmm_pack(NULL, &pw5, big, 2 * N, K));
     free(big);
     float *was = pw5.p;
@@ -79,12 +69,12 @@ static void test_matmul_products_in_one_job_equal_each_alone(void)
     enum { M = 9, K = 75 };
     int Ns[3] = {101, 48, 7};
     float *in = malloc(sizeof(float) * M * K);
-    for (int i = 0; i < M * K; i++) in[i] = frand();
+    for (int i = 0; i < M * K; i++) in[i] = sieve_test_frand();
     sieve_rowmm_packed pw[3] = {{0}};
     float *alone[3], *multi[3];
     for (int p = 0; p < 3; p++) {
         float *w = malloc(sizeof(float) * Ns[p] * K);
-        for (int i = 0; i < Ns[p] * K; i++) w[i] = frand();
+        for (int i = 0; i < Ns[p] * K; i++) w[i] = sieve_test_frand();
         REQUIRE(!sieve_rowmm_pack(NULL, &pw[p], w, Ns[p], K));
         free(w);
         alone[p] = malloc(sizeof(float) * M * Ns[p]);

@@ -25,6 +25,10 @@ void sieve_test_run(const char *name, void (*fn)(void));
 /* Prints the summary; returns the process exit status. */
 int sieve_test_summary(void);
 
+/* Uniform in [-1, 1): one fixed xorshift64 sequence per process, so a
+ * failing test sees the same numbers when rerun. */
+float sieve_test_frand(void);
+
 /* Environment set by CMake for every test (abort with a message if unset). */
 const char *sieve_test_env(const char *name);
 
