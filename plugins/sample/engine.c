@@ -117,7 +117,8 @@ sieve_status smp_engine_new(sieve_llama *m, int give_back, const sieve_kernels *
         return sieve_fail(err, "sample: out of memory for %d rows of activations", max_rows);
     }
     e->lp = calloc((size_t)c->n_layers, sizeof *e->lp);
-    int bad = !e->lp || pack_from(pool, &e->lm_head, m, &m->w.lm_head, c->vocab, c->dim, give_back);
+    int bad = !e->lp ||
+              pack_from(pool, &e->lm_head, m, &m->w.lm_head, c->vocab, c->dim, give_back);
     for (int l = 0; !bad && l < c->n_layers; l++) {
         sieve_llama_layer_w *lw = &m->w.layers[l];
         layer_packed *p = &e->lp[l];
@@ -148,7 +149,8 @@ void smp_engine_free(smp_engine *e)
     if (e->lp)
         for (int l = 0; l < e->m->cfg.n_layers; l++) {
             layer_packed *p = &e->lp[l];
-            sieve_rowmm_packed *all[] = {&p->wq, &p->wk, &p->wv, &p->wo, &p->gate, &p->up, &p->down};
+            sieve_rowmm_packed *all[] = {&p->wq,   &p->wk, &p->wv,  &p->wo,
+                                         &p->gate, &p->up, &p->down};
             for (size_t i = 0; i < sizeof all / sizeof *all; i++) sieve_rowmm_free(all[i]);
         }
     free(e->lp);

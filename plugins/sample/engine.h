@@ -3,12 +3,13 @@
  *
  * One call serves both prefill (rows = consecutive positions of one slot) and
  * batched decode (one row per live slot, each at its own length). Matmuls go
- * through the row-invariant kernel (plugins/simd/rowmm.h) and attention through a per-row
- * loop here, so a row's result depends only on its token, its position and
- * its slot's cached keys/values: not on which rows run beside it, on how a
- * prompt is chunked, or on the thread count. The per-row elementwise kernels
- * (embedding, RMSNorm, RoPE, SwiGLU, add) come from the backend's vtable,
- * which promises row invariance for them; the backend must use host memory.
+ * through the row-invariant kernel (plugins/simd/rowmm.h) and attention
+ * through a per-row loop here, so a row's result depends only on its token,
+ * its position and its slot's cached keys/values: not on which rows run
+ * beside it, on how a prompt is chunked, or on the thread count. The per-row
+ * elementwise kernels (embedding, RMSNorm, RoPE, SwiGLU, add) come from the
+ * backend's vtable, which promises row invariance for them; the backend must
+ * use host memory.
  *
  * Slot caches are separate allocations, each as large as its slot is
  * reserved for (smp_slot_reserve). A slot can take its first positions from

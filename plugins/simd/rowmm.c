@@ -186,7 +186,8 @@ static void mm_task(void *arg, int t)
     }
 }
 
-void sieve_rowmm_matmul_multi(sieve_pool *pool, const float *in, int M, int K, const sieve_rowmm_product *mm, int n)
+void sieve_rowmm_matmul_multi(sieve_pool *pool, const float *in, int M, int K,
+                              const sieve_rowmm_product *mm, int n)
 {
     if (M <= 0 || n <= 0 || n > 4) return;
     mm_job j = {in, M, K, n, 0, mm, {0}};
@@ -203,7 +204,8 @@ void sieve_rowmm_matmul_multi(sieve_pool *pool, const float *in, int M, int K, c
     sieve_pool_run(pool, j.runs, mm_task, &j);
 }
 
-void sieve_rowmm_matmul(sieve_pool *pool, float *out, const float *in, const sieve_rowmm_packed *w, int M)
+void sieve_rowmm_matmul(sieve_pool *pool, float *out, const float *in,
+                        const sieve_rowmm_packed *w, int M)
 {
     sieve_rowmm_product mm = {out, w};
     sieve_rowmm_matmul_multi(pool, in, M, w->K, &mm, 1);

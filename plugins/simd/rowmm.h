@@ -9,11 +9,11 @@
  * split). The sampler runs every product through it, and kernels-cpu's
  * matmul does when asked for batch invariance (the score stage's option).
  *
- * Weights are repacked (sieve_rowmm_pack) into panels of SIEVE_ROWMM_PANEL
- * columns stored k-major, as BLIS does: the kernel streams each panel
- * contiguously. With AVX-512 a panel is 48 columns and an 8 x 48 register
- * tile does 24 multiply-adds per 3 weight loads and 8 broadcasts; with AVX2,
- * 24 columns and 4 x 24 tiles. (OpenBLAS 0.3.21 runs its AVX2 kernels on
+ * Weights are repacked (sieve_rowmm_pack) into panels of columns stored
+ * k-major, as BLIS does: the kernel streams each panel contiguously. With
+ * AVX-512 a panel is 48 columns and an 8 x 48 register tile does 24
+ * multiply-adds per 3 weight loads and 8 broadcasts; with AVX2, 24 columns
+ * and 4 x 24 tiles. (OpenBLAS 0.3.21 runs its AVX2 kernels on
  * AVX-512 machines such as Zen 5, so this is also where it beats OpenBLAS.) */
 #ifndef SIEVE_SIMD_ROWMM_H
 #define SIEVE_SIMD_ROWMM_H

@@ -1,8 +1,9 @@
 /* The sampler's engine against independent references: the KV-cached
  * decode (every step's logits equal a full forward over the same prefix:
- * bitwise against the engine's own prefill, and within f32 tolerance against the llama library's forward on
- * kernels-cpu), ragged batches, Philox4x32-10 against the Random123 known
- * answers, and the top-k / top-p rules against hand-computed cases. */
+ * bitwise against the engine's own prefill, and within f32 tolerance against
+ * the llama library's forward on kernels-cpu), ragged batches, Philox4x32-10
+ * against the Random123 known answers, and the top-k / top-p rules against
+ * hand-computed cases. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@ static void test_eight_horizontal_sums_at_once_equal_one_at_a_time(void)
         float lanes[8][8], one, all[8];
         v8f a[8];
         for (int j = 0; j < 8; j++) {
-            for (int l = 0; l < 8; l++) lanes[j][l] = sieve_test_frand() * (float)(1 << (rep % 20));
+            for (int l = 0; l < 8; l++)
+                lanes[j][l] = sieve_test_frand() * (float)(1 << (rep % 20));
             a[j] = v8_ld(lanes[j]);
         }
         v8_hsum8(all, a);
