@@ -6,7 +6,7 @@
  * is independent, so the result does not depend on the thread count; the
  * loop is vectorized (no errno from sqrt: every argument is >= 0). */
 #pragma GCC optimize("no-math-errno")
-#include "backward.h"
+#include "kcpu.h"
 
 #include <math.h>
 

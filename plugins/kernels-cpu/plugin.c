@@ -2,7 +2,6 @@
  * OpenBLAS for matmul, a thread pool for everything else). The backward
  * kernels live in backward.c, AdamW in adamw.c. */
 #include "kcpu.h"
-#include "backward.h"
 #include "sieve/plugin.h"
 
 static const sieve_kernels cpu_kernels = {
